@@ -1,0 +1,94 @@
+// swift-tools-version: 6.1
+//
+// Caisson: run Linux containers from inside a Swift process.
+// Layers (see ../shared/design/ARCHITECTURE.md): OCISpec <- ImageStore, Registry, Sandbox <- Caisson.
+
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "caisson",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "OCISpec", targets: ["OCISpec"]),
+        .library(name: "ImageStore", targets: ["ImageStore"]),
+        .library(name: "Registry", targets: ["Registry"]),
+        .library(name: "Sandbox", targets: ["Sandbox"]),
+        .library(name: "Caisson", targets: ["Caisson"]),
+        .executable(name: "caisson", targets: ["caisson"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+    ],
+    targets: [
+        // MARK: System libraries
+        .systemLibrary(
+            name: "CSeccomp", pkgConfig: "libseccomp",
+            providers: [.apt(["libseccomp-dev"])]),
+        .systemLibrary(
+            name: "CCap", pkgConfig: "libcap",
+            providers: [.apt(["libcap-dev"])]),
+        .systemLibrary(
+            name: "CArchive", pkgConfig: "libarchive",
+            providers: [.apt(["libarchive-dev"])]),
+
+        // MARK: C core (everything between clone and execve)
+        .target(
+            name: "_CSandbox",
+            cSettings: [.define("_GNU_SOURCE")]),
+
+        // MARK: Layers
+        .target(
+            name: "OCISpec",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
+        .target(
+            name: "ImageStore",
+            dependencies: ["OCISpec", "CArchive", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "Registry",
+            dependencies: ["OCISpec", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strict),
+        .target(
+            name: "Sandbox",
+            dependencies: [
+                "OCISpec", "_CSandbox", "CSeccomp", "CCap",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ],
+            swiftSettings: strict),
+        .target(
+            name: "Caisson",
+            dependencies: ["OCISpec", "ImageStore", "Registry", "Sandbox"],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "caisson",
+            dependencies: [
+                "Caisson",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+
+        // MARK: Test support and tests
+        .target(
+            name: "TestSupport",
+            dependencies: ["OCISpec"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "OCISpecTests",
+            dependencies: ["OCISpec", "TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "SandboxTests",
+            dependencies: ["Sandbox", "OCISpec", "TestSupport"],
+            swiftSettings: strict),
+    ]
+)

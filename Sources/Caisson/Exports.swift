@@ -1,0 +1,5 @@
+// The umbrella: one import gives the whole stack.
+@_exported import OCISpec
+@_exported import ImageStore
+@_exported import Registry
+@_exported import Sandbox

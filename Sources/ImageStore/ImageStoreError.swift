@@ -1,0 +1,54 @@
+/// The one error type of the ImageStore module, printed as one line naming the path,
+/// digest or image at fault.
+public struct ImageStoreError: Error, Sendable, CustomStringConvertible {
+    /// What kind of failure this is; compare against the static values.
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private enum Value: Hashable, Sendable {
+            case io, notFound, corrupt, digestMismatch, sizeMismatch, unsafeLayer, locked, invalidLayout
+        }
+        private let value: Value
+        private init(_ value: Value) { self.value = value }
+
+        /// A filesystem operation failed; `underlying` holds the errno.
+        public static let io = Code(.io)
+        /// A blob, image or snapshot does not exist.
+        public static let notFound = Code(.notFound)
+        /// Stored content does not match what it claims to be.
+        public static let corrupt = Code(.corrupt)
+        /// Ingested bytes hash to another digest than expected.
+        public static let digestMismatch = Code(.digestMismatch)
+        /// Ingested bytes are more or fewer than expected.
+        public static let sizeMismatch = Code(.sizeMismatch)
+        /// A layer tries to write outside its target, or holds a forbidden entry.
+        public static let unsafeLayer = Code(.unsafeLayer)
+        /// Another process holds a lock the operation needs.
+        public static let locked = Code(.locked)
+        /// The store root is not a valid OCI image layout.
+        public static let invalidLayout = Code(.invalidLayout)
+
+        public var description: String { "\(value)" }
+    }
+
+    /// What kind of failure this is.
+    public var code: Code
+    /// One readable line naming the path, digest or image at fault.
+    public var message: String
+    /// The error that caused this one, if any (e.g. an `Errno`-like POSIX error).
+    public var underlying: (any Error)?
+
+    /// Creates an error.
+    /// - Parameters:
+    ///   - code: the failure kind.
+    ///   - message: one line naming what is at fault.
+    ///   - underlying: the cause, if any.
+    public init(_ code: Code, _ message: String, underlying: (any Error)? = nil) {
+        self.code = code
+        self.message = message
+        self.underlying = underlying
+    }
+
+    public var description: String {
+        if let underlying { return "\(message): \(underlying)" }
+        return message
+    }
+}

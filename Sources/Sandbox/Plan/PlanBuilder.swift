@@ -1,0 +1,480 @@
+import _CSandbox
+import Glibc
+import OCISpec
+import SystemPackage
+
+/// A compiled plan: the flat `csb_plan` the child executes, the memory it lives in, and
+/// the parent-side fds it refers to (closed once the child has its copies).
+final class CompiledPlan: @unchecked Sendable {
+    let arena: PlanArena
+    let plan: UnsafeMutablePointer<csb_plan>
+    let stack: UnsafeMutableRawPointer
+    let stackSize: Int
+    /// fds the parent opened only to hand them to the child.
+    var parentFDs: [Int32]
+    /// What the child must be told about, step by step, to name the thing at fault.
+    let mountDescriptions: [String]
+    let deviceDescriptions: [String]
+    let symlinkDescriptions: [String]
+    let sysctlDescriptions: [String]
+    let rlimitDescriptions: [String]
+    let setnsDescriptions: [String]
+    /// argv[0], the cwd and the rootfs, for messages.
+    let program: String
+    let cwd: String
+    let rootfs: String
+
+    init(arena: PlanArena, plan: UnsafeMutablePointer<csb_plan>, stack: UnsafeMutableRawPointer, stackSize: Int,
+         parentFDs: [Int32], mounts: [String], devices: [String], symlinks: [String], sysctls: [String],
+         rlimits: [String], setns: [String], program: String, cwd: String, rootfs: String) {
+        self.arena = arena
+        self.plan = plan
+        self.stack = stack
+        self.stackSize = stackSize
+        self.parentFDs = parentFDs
+        self.mountDescriptions = mounts
+        self.deviceDescriptions = devices
+        self.symlinkDescriptions = symlinks
+        self.sysctlDescriptions = sysctls
+        self.rlimitDescriptions = rlimits
+        self.setnsDescriptions = setns
+        self.program = program
+        self.cwd = cwd
+        self.rootfs = rootfs
+    }
+
+    /// Closes the parent's copies of the fds handed to the child.
+    func closeParentFDs() {
+        for fd in parentFDs { close(fd) }
+        parentFDs = []
+    }
+}
+
+/// Compiles a runtime spec into the flat plan of the C core (ARCHITECTURE.md: the parent
+/// resolves everything; the child only executes).
+struct PlanBuilder {
+    /// What the container process is: the first process of a new container, or a process
+    /// exec'd into a running one.
+    enum Mode {
+        case create(rootfs: String, bundle: String, noPivot: Bool, cgroups: Cgroups?)
+        case exec(containerPID: pid_t, namespaces: [RuntimeSpec.Linux.Namespace])
+    }
+
+    /// fd slots in the child. 0...2 are stdio, then the passed fds, then the runtime's own.
+    struct Channels {
+        var stdio: [Int32]           // parent fds for child 0, 1, 2 (a pty replaces them)
+        var extraFiles: [Int32]      // parent fds for child 3, 4, ...
+        var sync: Int32              // parent fd of the child's end of the sync socket
+        var fifo: Int32?             // parent fd of the start fifo (O_RDWR), create only
+    }
+
+    let spec: RuntimeSpec
+    let process: RuntimeSpec.Process
+    let mode: Mode
+
+    // swiftlint:disable:next function_body_length
+    func compile(channels: Channels) throws(SandboxError) -> CompiledPlan {
+        let linux = spec.linux ?? RuntimeSpec.Linux()
+        let estimate = 512 * 1024 + ((try? OCIJSON.encode(spec).count) ?? 0) * 8
+        let stackSize = 128 * 1024
+        let arena: PlanArena
+        do throws(Errno) { arena = try PlanArena(capacity: estimate + stackSize + 4096) } catch {
+            throw SandboxError(.system, "plan: mapping \(estimate) bytes", errno: error)
+        }
+        var openedFDs: [Int32] = []
+        do throws(SandboxError) {
+            var plan = csb_plan()
+            let stack = UnsafeMutableRawPointer(arena.copy([UInt8](repeating: 0, count: stackSize)))
+
+            // MARK: fds
+            var maps: [csb_fd_map] = []
+            for (target, source) in channels.stdio.enumerated() {
+                maps.append(csb_fd_map(source: source, target: Int32(target), cloexec: 0))
+            }
+            for (index, source) in channels.extraFiles.enumerated() {
+                maps.append(csb_fd_map(source: source, target: Int32(3 + index), cloexec: 0))
+            }
+            var nextSlot = Int32(3 + channels.extraFiles.count)
+            func slot(for source: Int32) -> Int32 {
+                defer { nextSlot += 1 }
+                maps.append(csb_fd_map(source: source, target: nextSlot, cloexec: 1))
+                return nextSlot
+            }
+            plan.sync_slot = slot(for: channels.sync)
+            plan.fifo_slot = channels.fifo.map { slot(for: $0) } ?? -1
+
+            // MARK: namespaces
+            var setnsSlots: [Int32] = []
+            var setnsTypes: [Int32] = []
+            var setnsDescriptions: [String] = []
+            var cloneFlags: UInt64 = 0
+            var unshareFlags: UInt64 = 0
+            let namespaces: [RuntimeSpec.Linux.Namespace]
+            switch mode {
+            case .create: namespaces = linux.namespaces ?? []
+            case .exec(let pid, let containerNamespaces):
+                // Join every namespace the container has, through its init's /proc entries.
+                namespaces = containerNamespaces.map { ns in
+                    RuntimeSpec.Linux.Namespace(type: ns.type, path: "/proc/\(pid)/ns/\(Self.procName(ns.type))")
+                }
+            }
+            var seen = Set<RuntimeSpec.Linux.NamespaceType>()
+            // A joined user namespace goes first: it decides what the other joins may do.
+            let ordered = namespaces.filter { $0.type == .user } + namespaces.filter { $0.type != .user }
+            for (index, namespace) in ordered.enumerated() {
+                guard let flag = Self.cloneFlag(namespace.type) else {
+                    throw SandboxError(.invalidSpec, "linux.namespaces[\(index)].type: unknown namespace type \"\(namespace.type)\"")
+                }
+                guard seen.insert(namespace.type).inserted else {
+                    throw SandboxError(.invalidSpec, "linux.namespaces: namespace \"\(namespace.type)\" is listed twice")
+                }
+                if let path = namespace.path, !path.isEmpty {
+                    let fd = open(path, O_RDONLY | O_CLOEXEC)
+                    guard fd >= 0 else {
+                        throw SandboxError(.invalidSpec, "linux.namespaces: cannot open \(namespace.type) namespace \(path)", errno: Errno(rawValue: Glibc.errno))
+                    }
+                    openedFDs.append(fd)
+                    setnsSlots.append(slot(for: fd))
+                    setnsTypes.append(Int32(flag))
+                    setnsDescriptions.append("\(namespace.type) namespace \(path)")
+                    if namespace.type == .pid { plan.fork_after_setns = 1 }
+                } else if namespace.type == .cgroup || namespace.type == .time {
+                    unshareFlags |= flag  // after joining the cgroup / before anything runs in it
+                } else {
+                    cloneFlags |= flag
+                }
+            }
+            if case .exec = mode, seen.contains(.pid) { plan.fork_after_setns = 1 }
+            plan.clone_flags = cloneFlags
+            plan.unshare_flags = unshareFlags
+            plan.setns_slots = setnsSlots.isEmpty ? nil : UnsafePointer(arena.copy(setnsSlots))
+            plan.setns_types = setnsTypes.isEmpty ? nil : UnsafePointer(arena.copy(setnsTypes))
+            plan.setns_count = UInt32(setnsSlots.count)
+            if let offsets = linux.timeOffsets, !offsets.isEmpty, case .create = mode {
+                guard unshareFlags & UInt64(CSB_CLONE_NEWTIME.rawValue) != 0 else {
+                    throw SandboxError(.invalidSpec, "linux.timeOffsets: needs a new time namespace in linux.namespaces")
+                }
+                let lines = offsets.keys.sorted().map { clock -> String in
+                    let offset = offsets[clock]!
+                    return "\(clock) \(offset.secs ?? 0) \(offset.nanosecs ?? 0)\n"
+                }
+                plan.timens_offsets = arena.string(lines.joined())
+            }
+
+            var mounts: [csb_mount] = []
+            var mountDescriptions: [String] = []
+            var devices: [csb_device] = []
+            var deviceDescriptions: [String] = []
+            var symlinks: [csb_symlink] = []
+            var symlinkDescriptions: [String] = []
+            var sysctlDescriptions: [String] = []
+
+            var rootfsPath = "/"
+            if case .create(let rootfs, let bundle, let noPivot, let cgroups) = mode {
+                rootfsPath = rootfs
+                guard cloneFlags & UInt64(CSB_CLONE_NEWNS.rawValue) != 0 || seen.contains(.mount) else {
+                    throw SandboxError(.invalidSpec, "linux.namespaces: a mount namespace is required")
+                }
+                if spec.hostname != nil, !seen.contains(.uts) {
+                    throw SandboxError(.invalidSpec, "hostname: setting it needs a uts namespace in linux.namespaces")
+                }
+                plan.hostname = spec.hostname.map { arena.string($0) }
+                plan.domainname = spec.domainname.map { arena.string($0) }
+                plan.rootfs = arena.string(rootfs)
+                plan.no_pivot = noPivot ? 1 : 0
+                plan.readonly_root = (spec.root?.readonly ?? false) ? 1 : 0
+                plan.root_propagation = UInt64(MS_SLAVE)
+                if let propagation = linux.rootfsPropagation, !propagation.isEmpty {
+                    guard let value = MountOptions.propagation(propagation) else {
+                        throw SandboxError(.invalidSpec, "linux.rootfsPropagation: unknown propagation \"\(propagation)\"")
+                    }
+                    plan.rootfs_propagation = value.flag
+                    if value.flag == UInt64(MS_PRIVATE) { plan.root_propagation = UInt64(MS_PRIVATE) }
+                }
+                let userNamespace = seen.contains(.user)
+
+                // Spec mounts, in order.
+                for (index, mount) in (spec.mounts ?? []).enumerated() {
+                    let compiled = try MountCompiler.compile(
+                        mount, index: index, bundle: bundle, rootfs: rootfs, cgroups: cgroups, arena: arena)
+                    for entry in compiled {
+                        mounts.append(entry.mount)
+                        mountDescriptions.append(entry.description)
+                    }
+                }
+
+                // Devices: the defaults every container gets, then the spec's.
+                var devicePaths = Set<String>()
+                for device in DeviceTable.defaults + (linux.devices ?? []) {
+                    let relative = String(device.path.drop { $0 == "/" })
+                    guard device.path.hasPrefix("/dev/"), !relative.split(separator: "/").contains("..") else {
+                        throw SandboxError(.invalidSpec, "linux.devices: \(device.path) is not under /dev")
+                    }
+                    guard devicePaths.insert(relative).inserted else { continue }
+                    devices.append(try DeviceTable.compile(device, relative: relative, bindFromHost: userNamespace, arena: arena))
+                    deviceDescriptions.append("device \(device.path)")
+                }
+                // Docker/runc's /dev links.
+                var links: [(String, String)] = [
+                    ("/proc/self/fd", "dev/fd"), ("/proc/self/fd/0", "dev/stdin"),
+                    ("/proc/self/fd/1", "dev/stdout"), ("/proc/self/fd/2", "dev/stderr"),
+                ]
+                if pathExists("/proc/kcore") { links.append(("/proc/kcore", "dev/core")) }
+                if (spec.mounts ?? []).contains(where: { $0.destination == "/dev/pts" }) { links.append(("pts/ptmx", "dev/ptmx")) }
+                for (target, path) in links {
+                    symlinks.append(csb_symlink(target: arena.string(target), path: arena.string(path)))
+                    symlinkDescriptions.append("symlink /\(path) -> \(target)")
+                }
+
+                // Masked and read-only paths, after pivot_root, never through a container link.
+                let devNull = try Self.openVerifiedDevNull()
+                openedFDs.append(devNull)
+                let devNullSlot = slot(for: devNull)
+                for path in linux.maskedPaths ?? [] {
+                    guard path.hasPrefix("/") else { throw SandboxError(.invalidSpec, "linux.maskedPaths: \(path) is not absolute") }
+                    var m = csb_mount()
+                    m.kind = UInt32(CSB_MOUNT_MASK.rawValue)
+                    m.flags = UInt32(CSB_MF_AFTER_PIVOT.rawValue | CSB_MF_OPTIONAL.rawValue)
+                    m.target = arena.string(String(path.drop { $0 == "/" }))
+                    m.source_slot = devNullSlot
+                    mounts.append(m)
+                    mountDescriptions.append("masked path \(path)")
+                }
+                for path in linux.readonlyPaths ?? [] {
+                    guard path.hasPrefix("/") else { throw SandboxError(.invalidSpec, "linux.readonlyPaths: \(path) is not absolute") }
+                    var m = csb_mount()
+                    m.kind = UInt32(CSB_MOUNT_REMOUNT.rawValue)
+                    m.flags = UInt32(CSB_MF_AFTER_PIVOT.rawValue | CSB_MF_OPTIONAL.rawValue | CSB_MF_RECURSIVE.rawValue)
+                    m.target = arena.string(String(path.drop { $0 == "/" }))
+                    m.attr_set = UInt64(MOUNT_ATTR_RDONLY)
+                    m.source_slot = -1
+                    mounts.append(m)
+                    mountDescriptions.append("read-only path \(path)")
+                }
+
+                // sysctls, written through the container's /proc.
+                let sysctls = (linux.sysctl ?? [:]).sorted { $0.key < $1.key }
+                for (key, _) in sysctls {
+                    guard !key.isEmpty, !key.contains("/"), !key.split(separator: ".").contains(where: { $0.isEmpty || $0 == ".." }) else {
+                        throw SandboxError(.invalidSpec, "linux.sysctl: invalid key \"\(key)\"")
+                    }
+                    sysctlDescriptions.append("sysctl \(key)")
+                }
+                if !sysctls.isEmpty {
+                    plan.sysctl_paths = UnsafePointer(arena.stringArray(sysctls.map { "/proc/sys/" + $0.key.replacingOccurrences(of: ".", with: "/") }))
+                    plan.sysctl_values = UnsafePointer(arena.stringArray(sysctls.map { $0.value }))
+                    plan.sysctl_count = UInt32(sysctls.count)
+                }
+            }
+            plan.mounts = mounts.isEmpty ? nil : UnsafePointer(arena.copy(mounts))
+            plan.mount_count = UInt32(mounts.count)
+            plan.devices = devices.isEmpty ? nil : UnsafePointer(arena.copy(devices))
+            plan.device_count = UInt32(devices.count)
+            plan.symlinks = symlinks.isEmpty ? nil : UnsafePointer(arena.copy(symlinks))
+            plan.symlink_count = UInt32(symlinks.count)
+
+            // MARK: process
+            let args = process.args ?? []
+            guard let first = args.first, !first.isEmpty, !first.contains("\0") else {
+                throw SandboxError(.invalidSpec, "process.args: must name the program to run")
+            }
+            guard process.cwd.hasPrefix("/") else {
+                throw SandboxError(.invalidSpec, "process.cwd: \"\(process.cwd)\" is not an absolute path")
+            }
+            plan.cwd = arena.string(process.cwd)
+            plan.argv = arena.stringArray(args)
+            let env = process.env ?? []
+            plan.envp = arena.stringArray(env)
+            let pathValue = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
+            plan.path_env = arena.string(pathValue)
+            if process.terminal ?? false {
+                if case .create = mode {
+                    plan.console = 1
+                } else {
+                    throw SandboxError(.unsupported, "process.terminal: exec with a terminal needs a console socket")
+                }
+                plan.console_rows = UInt16(clamping: process.consoleSize?.height ?? 0)
+                plan.console_cols = UInt16(clamping: process.consoleSize?.width ?? 0)
+            }
+
+            plan.uid = process.user.uid
+            plan.gid = process.user.gid
+            let groups = process.user.additionalGids ?? []
+            plan.groups = groups.isEmpty ? nil : UnsafePointer(arena.copy(groups))
+            plan.group_count = UInt32(groups.count)
+            plan.set_groups = 1
+            plan.umask = Int32(process.user.umask ?? 0o022)
+
+            var rlimits: [csb_rlimit] = []
+            var rlimitDescriptions: [String] = []
+            for (index, limit) in (process.rlimits ?? []).enumerated() {
+                guard let resource = Self.rlimitResource(limit.type) else {
+                    throw SandboxError(.invalidSpec, "process.rlimits[\(index)].type: unknown rlimit \"\(limit.type)\"")
+                }
+                rlimits.append(csb_rlimit(resource: resource, soft: limit.soft, hard: limit.hard))
+                rlimitDescriptions.append("rlimit \(limit.type) (soft \(limit.soft), hard \(limit.hard))")
+            }
+            plan.rlimits = rlimits.isEmpty ? nil : UnsafePointer(arena.copy(rlimits))
+            plan.rlimit_count = UInt32(rlimits.count)
+
+            if let caps = process.capabilities {
+                plan.set_caps = 1
+                plan.cap_bounding = try Capabilities.mask(caps.bounding, field: "process.capabilities.bounding")
+                plan.cap_effective = try Capabilities.mask(caps.effective, field: "process.capabilities.effective")
+                plan.cap_permitted = try Capabilities.mask(caps.permitted, field: "process.capabilities.permitted")
+                plan.cap_inheritable = try Capabilities.mask(caps.inheritable, field: "process.capabilities.inheritable")
+                plan.cap_ambient = try Capabilities.mask(caps.ambient, field: "process.capabilities.ambient")
+            }
+            plan.cap_last = Capabilities.last
+            plan.no_new_privs = (process.noNewPrivileges ?? false) ? 1 : 0
+
+            plan.personality = -1
+            if let personality = linux.personality, case .create = mode {
+                switch personality.domain {
+                case "LINUX": plan.personality = 0
+                case "LINUX32": plan.personality = 0x0008
+                default: throw SandboxError(.invalidSpec, "linux.personality.domain: unknown domain \"\(personality.domain)\"")
+                }
+            }
+            plan.ioprio = -1
+            if let priority = process.ioPriority {
+                let classes = ["IOPRIO_CLASS_RT": 1, "IOPRIO_CLASS_BE": 2, "IOPRIO_CLASS_IDLE": 3]
+                guard let cls = classes[priority.class.rawValue] else {
+                    throw SandboxError(.invalidSpec, "process.ioPriority.class: unknown class \"\(priority.class.rawValue)\"")
+                }
+                guard (0...7).contains(priority.priority) else {
+                    throw SandboxError(.invalidSpec, "process.ioPriority.priority: \(priority.priority) is not 0...7")
+                }
+                plan.ioprio = Int32(cls << 13 | priority.priority)
+            }
+            if let scheduler = process.scheduler {
+                plan.sched_attr = UnsafeRawPointer(arena.copy(try Self.schedAttr(scheduler)))
+            }
+            if let initial = process.execCPUAffinity?.initial, !initial.isEmpty {
+                let words = try Self.cpuMask(initial, field: "process.execCPUAffinity.initial")
+                plan.cpu_affinity = UnsafePointer(arena.copy(words))
+                plan.cpu_affinity_words = UInt32(words.count)
+            }
+
+            if let seccomp = linux.seccomp {
+                let program = try SeccompCompiler.compile(seccomp)
+                plan.seccomp_filter = arena.bytes(program.instructions)
+                plan.seccomp_len = UInt32(program.instructions.count / 8)
+                plan.seccomp_flags = program.flags
+                plan.seccomp_notify = program.usesNotify ? 1 : 0
+                // Without no_new_privs the filter needs CAP_SYS_ADMIN: load it before the
+                // capabilities go. A notify filter must reach the runtime at create time.
+                plan.seccomp_early = (program.usesNotify || plan.no_new_privs == 0) ? 1 : 0
+            }
+
+            plan.fds = UnsafePointer(arena.copy(maps))
+            plan.fd_count = UInt32(maps.count)
+            plan.first_free_fd = nextSlot
+            plan.exec_after_fifo = 1
+
+            return CompiledPlan(
+                arena: arena, plan: arena.copy(plan), stack: stack, stackSize: stackSize, parentFDs: openedFDs,
+                mounts: mountDescriptions, devices: deviceDescriptions, symlinks: symlinkDescriptions,
+                sysctls: sysctlDescriptions, rlimits: rlimitDescriptions, setns: setnsDescriptions,
+                program: args[0], cwd: process.cwd, rootfs: rootfsPath)
+        } catch {
+            for fd in openedFDs { close(fd) }
+            arena.release()
+            throw error
+        }
+    }
+
+    /// Opens the host's /dev/null (O_PATH) and checks that it is the null device
+    /// (char 1:3), so nothing else is ever bind-mounted over a masked path.
+    static func openVerifiedDevNull() throws(SandboxError) -> Int32 {
+        let fd = csb_open_path("/dev/null")
+        guard fd >= 0 else { throw SandboxError(.system, "opening /dev/null", errno: Errno(rawValue: -fd)) }
+        var st = stat()
+        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFCHR, csb_major(UInt64(st.st_rdev)) == 1, csb_minor(UInt64(st.st_rdev)) == 3 else {
+            close(fd)
+            throw SandboxError(.system, "/dev/null on this host is not the null device (char 1:3); refusing to mask paths with it")
+        }
+        return fd
+    }
+
+    static func cloneFlag(_ type: RuntimeSpec.Linux.NamespaceType) -> UInt64? {
+        switch type {
+        case .pid: return UInt64(CSB_CLONE_NEWPID.rawValue)
+        case .network: return UInt64(CSB_CLONE_NEWNET.rawValue)
+        case .mount: return UInt64(CSB_CLONE_NEWNS.rawValue)
+        case .ipc: return UInt64(CSB_CLONE_NEWIPC.rawValue)
+        case .uts: return UInt64(CSB_CLONE_NEWUTS.rawValue)
+        case .user: return UInt64(CSB_CLONE_NEWUSER.rawValue)
+        case .cgroup: return UInt64(CSB_CLONE_NEWCGROUP.rawValue)
+        case .time: return UInt64(CSB_CLONE_NEWTIME.rawValue)
+        default: return nil
+        }
+    }
+
+    /// The name of a namespace under /proc/<pid>/ns.
+    static func procName(_ type: RuntimeSpec.Linux.NamespaceType) -> String {
+        switch type {
+        case .network: return "net"
+        case .mount: return "mnt"
+        default: return type.rawValue
+        }
+    }
+
+    static func rlimitResource(_ name: String) -> Int32? {
+        let names = ["RLIMIT_CPU", "RLIMIT_FSIZE", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_CORE", "RLIMIT_RSS",
+                     "RLIMIT_NPROC", "RLIMIT_NOFILE", "RLIMIT_MEMLOCK", "RLIMIT_AS", "RLIMIT_LOCKS",
+                     "RLIMIT_SIGPENDING", "RLIMIT_MSGQUEUE", "RLIMIT_NICE", "RLIMIT_RTPRIO", "RLIMIT_RTTIME"]
+        return names.firstIndex(of: name).map { Int32($0) }
+    }
+
+    /// struct sched_attr (sched_setattr(2)).
+    struct SchedAttr {
+        var size: UInt32 = 48
+        var policy: UInt32 = 0
+        var flags: UInt64 = 0
+        var nice: Int32 = 0
+        var priority: UInt32 = 0
+        var runtime: UInt64 = 0
+        var deadline: UInt64 = 0
+        var period: UInt64 = 0
+    }
+
+    static func schedAttr(_ scheduler: RuntimeSpec.Process.Scheduler) throws(SandboxError) -> SchedAttr {
+        let policies: [String: UInt32] = ["SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3,
+                                          "SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6]
+        let flagValues: [String: UInt64] = ["SCHED_FLAG_RESET_ON_FORK": 0x01, "SCHED_FLAG_RECLAIM": 0x02,
+                                            "SCHED_FLAG_DL_OVERRUN": 0x04, "SCHED_FLAG_KEEP_POLICY": 0x08,
+                                            "SCHED_FLAG_KEEP_PARAMS": 0x10, "SCHED_FLAG_UTIL_CLAMP_MIN": 0x20,
+                                            "SCHED_FLAG_UTIL_CLAMP_MAX": 0x40]
+        guard let policy = policies[scheduler.policy] else {
+            throw SandboxError(.invalidSpec, "process.scheduler.policy: unknown policy \"\(scheduler.policy)\"")
+        }
+        var attr = SchedAttr()
+        attr.policy = policy
+        for flag in scheduler.flags ?? [] {
+            guard let value = flagValues[flag] else {
+                throw SandboxError(.invalidSpec, "process.scheduler.flags: unknown flag \"\(flag)\"")
+            }
+            attr.flags |= value
+        }
+        attr.nice = scheduler.nice ?? 0
+        attr.priority = UInt32(clamping: scheduler.priority ?? 0)
+        attr.runtime = scheduler.runtime ?? 0
+        attr.deadline = scheduler.deadline ?? 0
+        attr.period = scheduler.period ?? 0
+        return attr
+    }
+
+    /// Parses a CPU list ("0-3,7") into cpu_set_t words.
+    static func cpuMask(_ list: String, field: String) throws(SandboxError) -> [UInt64] {
+        var words = [UInt64](repeating: 0, count: 16)  // 1024 CPUs, like glibc's cpu_set_t
+        for part in list.split(separator: ",") {
+            let bounds = part.split(separator: "-", maxSplits: 1).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            guard let low = bounds.first ?? nil, let high = bounds.count == 2 ? bounds[1] : low,
+                  low >= 0, high >= low, high < 1024
+            else { throw SandboxError(.invalidSpec, "\(field): invalid CPU list \"\(list)\"") }
+            for cpu in low...high { words[cpu / 64] |= 1 << UInt64(cpu % 64) }
+        }
+        return words
+    }
+}

@@ -1,0 +1,236 @@
+import Foundation
+import _CSandbox
+import Glibc
+import Logging
+import OCISpec
+import SystemPackage
+
+/// Runs OCI containers from inside this process.
+///
+/// A runtime owns a state root (default `/run/caisson`): one directory per container, so
+/// that another process using the same root (the `caisson` CLI, or this program after a
+/// restart) can find, signal and delete its containers.
+///
+/// ```swift
+/// let runtime = Runtime(stateRoot: "/run/caisson")
+/// let status = try await runtime.run(id: "hello", bundle: "/srv/bundles/hello")
+/// ```
+public final class Runtime: Sendable {
+    /// The directory holding one state directory per container.
+    public let stateRoot: String
+    let logger: Logger
+
+    /// Options for creating a container, beyond its spec.
+    public struct CreateOptions: Sendable {
+        /// Where the container's streams go.
+        public var stdio: Stdio
+        /// Use chroot instead of pivot_root (runc's `--no-pivot`, for ramfs roots).
+        public var noPivot: Bool
+
+        /// Creates options.
+        /// - Parameters:
+        ///   - stdio: where the container's streams go.
+        ///   - noPivot: use chroot instead of pivot_root.
+        public init(stdio: Stdio = Stdio(), noPivot: Bool = false) {
+            self.stdio = stdio
+            self.noPivot = noPivot
+        }
+    }
+
+    /// Creates a runtime over a state root.
+    /// - Parameters:
+    ///   - stateRoot: the state directory (created on first use, mode 0700).
+    ///   - logger: where the runtime logs; defaults to a no-op logger.
+    public init(stateRoot: String = "/run/caisson", logger: Logger = Logger(label: "caisson.sandbox", factory: { _ in SwiftLogNoOpLogHandler() })) {
+        self.stateRoot = stateRoot
+        self.logger = logger
+    }
+
+    /// Creates a container from an OCI bundle (a directory with `config.json` and a rootfs).
+    /// - Parameters:
+    ///   - id: the container id, unique under the state root.
+    ///   - bundle: the bundle directory.
+    ///   - options: stdio and pivot options.
+    /// - Returns: the container, in the `created` state.
+    /// - Throws: ``SandboxError`` naming the step, path and errno that failed; nothing is
+    ///   left behind (no process, cgroup or state directory).
+    public func create(id: String, bundle: String, options: CreateOptions = CreateOptions()) async throws -> Container {
+        let bundlePath = Self.absolute(bundle)
+        let configPath = bundlePath + "/config.json"
+        let spec: RuntimeSpec
+        do {
+            spec = try OCIJSON.decode(RuntimeSpec.self, from: Data(try readFile(configPath)))
+        } catch let error as Errno {
+            throw SandboxError(.invalidSpec, "bundle \(bundlePath): cannot read config.json", errno: error)
+        } catch {
+            throw SandboxError(.invalidSpec, "\(configPath): \(error)")
+        }
+        return try await create(id: id, spec: spec, bundle: bundlePath, options: options)
+    }
+
+    /// Creates a container from a runtime spec.
+    /// - Parameters:
+    ///   - id: the container id, unique under the state root.
+    ///   - spec: the runtime spec; `root.path` is resolved against `bundle` when relative.
+    ///   - bundle: the bundle directory (reported in the state; base of relative paths).
+    ///   - options: stdio and pivot options.
+    /// - Returns: the container, in the `created` state.
+    /// - Throws: ``SandboxError``; nothing is left behind on failure.
+    public func create(id: String, spec: RuntimeSpec, bundle: String, options: CreateOptions = CreateOptions()) async throws -> Container {
+        try ContainerRecord.validate(id: id)
+        let bundlePath = Self.absolute(bundle)
+        guard let process = spec.process else { throw SandboxError(.invalidSpec, "process: missing") }
+        guard let rootPath = spec.root?.path, !rootPath.isEmpty else { throw SandboxError(.invalidSpec, "root.path: missing") }
+        let rootfs = rootPath.hasPrefix("/") ? rootPath : bundlePath + "/" + rootPath
+        guard let st = fileStatus(rootfs), st.st_mode & S_IFMT == S_IFDIR else {
+            throw SandboxError(.invalidSpec, "root.path: \(rootfs) is not a directory", errno: Errno(rawValue: Glibc.errno))
+        }
+
+        let paths = ContainerRecord.paths(stateRoot: stateRoot, id: id)
+        try makeStateRoot()
+        guard mkdir(paths.directory, 0o700) == 0 else {
+            if Glibc.errno == EEXIST { throw SandboxError(.alreadyExists, "container \"\(id)\" already exists under \(stateRoot)") }
+            throw SandboxError(.system, "creating \(paths.directory)", errno: Errno(rawValue: Glibc.errno))
+        }
+        var cleanup = Cleanup()
+        cleanup.add { _ = try? FileManager.default.removeItem(atPath: paths.directory) }
+        defer { cleanup.run() }
+
+        guard mkfifo(paths.fifo, 0o600) == 0 else {
+            throw SandboxError(.system, "creating \(paths.fifo)", errno: Errno(rawValue: Glibc.errno))
+        }
+        // Held O_RDWR by the child: its read blocks until `start` writes a byte.
+        let fifo = open(paths.fifo, O_RDWR | O_CLOEXEC)
+        guard fifo >= 0 else { throw SandboxError(.system, "opening \(paths.fifo)", errno: Errno(rawValue: Glibc.errno)) }
+        cleanup.add { close(fifo) }
+
+        let linux = spec.linux ?? RuntimeSpec.Linux()
+        let cgroups = try Cgroups.create(cgroupsPath: linux.cgroupsPath ?? "/caisson/\(id)")
+        cleanup.add { cgroups.remove() }
+
+        let prepared = try options.stdio.prepare()
+        cleanup.add { for fd in prepared.ownedChildFDs { close(fd) } }
+        let newUserNamespace = (linux.namespaces ?? []).contains { $0.type == .user && ($0.path ?? "").isEmpty }
+        let setup = Spawner.ParentSetup(
+            uidMappings: newUserNamespace ? linux.uidMappings ?? [] : [],
+            gidMappings: newUserNamespace ? linux.gidMappings ?? [] : [],
+            denySetgroups: newUserNamespace && geteuid() != 0,
+            cgroups: cgroups,
+            oomScoreAdj: process.oomScoreAdj)
+        let builder = PlanBuilder(
+            spec: spec, process: process,
+            mode: .create(rootfs: rootfs, bundle: bundlePath, noPivot: options.noPivot, cgroups: cgroups))
+        let spawned = try await Spawner.spawn(
+            containerID: id, builder: builder, stdio: prepared.childFDs, extraFiles: options.stdio.extraFiles,
+            fifo: fifo, setup: setup)
+        var io = prepared.io
+        if let master = spawned.ptyMaster { io.terminal = Terminal(fd: master) }
+
+        let record = ContainerRecord(
+            id: id, bundle: bundlePath, rootfs: rootfs, pid: spawned.pid,
+            pidStartTime: ProcStat.stat(spawned.pid)?.startTime ?? 0,
+            created: ISO8601DateFormatter().string(from: Date()), cgroups: cgroups, spec: spec)
+        do {
+            try record.save(stateRoot: stateRoot)
+        } catch {
+            _ = killAndReap(spawned)
+            throw error
+        }
+        cleanup.cancel()
+        close(fifo)
+        for fd in prepared.ownedChildFDs { close(fd) }
+        logger.debug("created container", metadata: ["id": "\(id)", "pid": "\(spawned.pid)"])
+        return Container(runtime: self, record: record, spawned: spawned, io: io)
+    }
+
+    /// Opens a container that exists under the state root (created by any process).
+    /// - Parameter id: the container id.
+    /// - Returns: a handle to it.
+    /// - Throws: ``SandboxError`` `notFound` if there is no such container.
+    public func container(id: String) throws -> Container {
+        let record = try ContainerRecord.load(stateRoot: stateRoot, id: id)
+        return Container(runtime: self, record: record, spawned: nil, io: ContainerIO())
+    }
+
+    /// The states of every container under the state root, sorted by id.
+    public func list() throws -> [ContainerState] {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: stateRoot) else { return [] }
+        return names.sorted().compactMap { name in
+            guard let record = try? ContainerRecord.load(stateRoot: stateRoot, id: name) else { return nil }
+            return Container(runtime: self, record: record, spawned: nil, io: ContainerIO()).state()
+        }
+    }
+
+    /// Creates, starts and waits for a container, then deletes it.
+    /// - Parameters:
+    ///   - id: the container id.
+    ///   - bundle: the bundle directory.
+    ///   - options: stdio and pivot options.
+    /// - Returns: how the container's process ended.
+    /// - Throws: ``SandboxError`` if it could not be created or started.
+    public func run(id: String, bundle: String, options: CreateOptions = CreateOptions()) async throws -> ExitStatus {
+        try await withContainer(id: id, bundle: bundle, options: options) { container in
+            try await container.start()
+            return try await container.wait()
+        }
+    }
+
+    /// Creates a container, hands it to `body`, and deletes it (killing it if needed)
+    /// when `body` returns or throws.
+    /// - Parameters:
+    ///   - id: the container id.
+    ///   - bundle: the bundle directory.
+    ///   - options: stdio and pivot options.
+    ///   - body: works with the created container.
+    /// - Returns: what `body` returns.
+    public func withContainer<R: Sendable>(
+        id: String, bundle: String, options: CreateOptions = CreateOptions(),
+        _ body: (Container) async throws -> R
+    ) async throws -> R {
+        let container = try await create(id: id, bundle: bundle, options: options)
+        do {
+            let result = try await body(container)
+            try await container.delete(force: true)
+            return result
+        } catch {
+            try? await container.delete(force: true)
+            throw error
+        }
+    }
+
+    private func makeStateRoot() throws(SandboxError) {
+        var path = ""
+        for component in stateRoot.split(separator: "/") {
+            path += "/" + component
+            if mkdir(path, 0o700) != 0 && Glibc.errno != EEXIST {
+                throw SandboxError(.system, "creating state root \(stateRoot)", errno: Errno(rawValue: Glibc.errno))
+            }
+        }
+    }
+
+    static func absolute(_ path: String) -> String {
+        if path.hasPrefix("/") { return path }
+        return FileManager.default.currentDirectoryPath + "/" + path
+    }
+}
+
+/// Undo actions run in reverse order unless cancelled (a failed create leaves nothing).
+struct Cleanup {
+    private var actions: [() -> Void] = []
+    mutating func add(_ action: @escaping () -> Void) { actions.append(action) }
+    mutating func cancel() { actions = [] }
+    mutating func run() {
+        for action in actions.reversed() { action() }
+        actions = []
+    }
+}
+
+/// Kills a spawned process that never made it to "created" and frees what it holds.
+func killAndReap(_ spawned: SpawnedProcess) -> Bool {
+    _ = csb_pidfd_send_signal(spawned.pidfd, SIGKILL)
+    var code: Int32 = 0, signal: Int32 = 0
+    let reaped = csb_pidfd_reap(spawned.pidfd, 0, &code, &signal)
+    close(spawned.pidfd)
+    spawned.releasePlan()
+    return reaped == 1
+}

@@ -1,0 +1,239 @@
+import _CSandbox
+import Glibc
+import OCISpec
+import SystemPackage
+
+/// A container process between clone and execve, as the parent sees it.
+final class SpawnedProcess: @unchecked Sendable {
+    /// The process that becomes the container's process.
+    var pid: pid_t
+    /// Its pidfd (owned).
+    var pidfd: Int32
+    /// The parent's end of the sync socket; EOF means the child exec'd (or died).
+    var sync: Int32
+    /// The pty master when the process has a terminal.
+    var ptyMaster: Int32?
+    /// The seccomp notify listener, when the filter uses SCMP_ACT_NOTIFY.
+    var seccompListener: Int32?
+    /// The plan the child reads until execve.
+    let plan: CompiledPlan
+
+    init(pid: pid_t, pidfd: Int32, sync: Int32, plan: CompiledPlan) {
+        self.pid = pid
+        self.pidfd = pidfd
+        self.sync = sync
+        self.plan = plan
+    }
+
+    /// Waits until the child has exec'd (sync socket EOF) and frees its plan.
+    /// - Throws: ``SandboxError`` with the step the child reported, if execve failed.
+    func waitForExec(containerID: String) async throws {
+        defer { releasePlan() }
+        while true {
+            try await Reactor.shared.waitReadable(sync)
+            var message = csb_message()
+            var fd: Int32 = -1
+            let n = csb_recv_message(sync, &message, &fd)
+            if fd >= 0 { close(fd) }
+            if n == -EAGAIN { continue }
+            if n <= 0 { return }  // EOF: execve closed the child's end
+            if message.kind == Int32(CSB_MSG_ERROR.rawValue) {
+                throw Spawner.describe(message, plan: plan, containerID: containerID)
+            }
+        }
+    }
+
+    /// Frees the plan memory and the sync socket. Only once the child cannot read it.
+    func releasePlan() {
+        if sync >= 0 {
+            Reactor.shared.forget(sync)
+            close(sync)
+            sync = -1
+            plan.arena.release()
+        }
+    }
+}
+
+/// Starts a compiled plan as a new process and runs the parent's half of the handshake.
+enum Spawner {
+    /// What the parent does when the child says hello: it is cloned but has done nothing.
+    struct ParentSetup: Sendable {
+        var uidMappings: [RuntimeSpec.Linux.IDMapping] = []
+        var gidMappings: [RuntimeSpec.Linux.IDMapping] = []
+        var denySetgroups = false
+        var cgroups: Cgroups?
+        var oomScoreAdj: Int?
+    }
+
+    /// Clones the child and drives it to "created" (waiting for start) or, without a
+    /// start fifo, to just before execve.
+    static func spawn(containerID: String, builder: PlanBuilder, stdio: [Int32], extraFiles: [Int32],
+                      fifo: Int32?, setup: ParentSetup) async throws -> SpawnedProcess {
+        var pair: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_SEQPACKET.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &pair) == 0 else {
+            throw SandboxError(.system, "container \"\(containerID)\": socketpair", errno: Errno(rawValue: Glibc.errno))
+        }
+        let (parentEnd, childEnd) = (pair[0], pair[1])
+        let plan: CompiledPlan
+        do {
+            plan = try builder.compile(channels: .init(stdio: stdio, extraFiles: extraFiles, sync: childEnd, fifo: fifo))
+        } catch {
+            close(parentEnd)
+            close(childEnd)
+            throw error
+        }
+
+        var pidfd: Int32 = -1
+        var oldMask = [UInt8](repeating: 0, count: 128)
+        // No signal handler of the host may run on the child's stack before it resets them.
+        oldMask.withUnsafeMutableBytes { csb_block_all_signals($0.baseAddress!) }
+        let pid = csb_spawn(plan.plan, plan.stack, plan.stackSize, &pidfd)
+        oldMask.withUnsafeBytes { csb_restore_signals($0.baseAddress!) }
+        close(childEnd)
+        plan.closeParentFDs()
+        guard pid > 0 else {
+            close(parentEnd)
+            plan.arena.release()
+            throw SandboxError(.system, "container \"\(containerID)\": clone", errno: Errno(rawValue: -pid))
+        }
+        _ = fcntl(parentEnd, F_SETFL, O_NONBLOCK)
+        let process = SpawnedProcess(pid: pid, pidfd: pidfd, sync: parentEnd, plan: plan)
+        do {
+            try await handshake(process, containerID: containerID, setup: setup)
+        } catch {
+            // The child is stopped at a step or dead: make sure it is gone, then reap it.
+            _ = csb_pidfd_send_signal(process.pidfd, SIGKILL)
+            var code: Int32 = 0, signal: Int32 = 0
+            _ = csb_pidfd_reap(process.pidfd, 0, &code, &signal)
+            close(process.pidfd)
+            if let pty = process.ptyMaster { close(pty) }
+            if let listener = process.seccompListener { close(listener) }
+            process.releasePlan()
+            throw error
+        }
+        return process
+    }
+
+    private static func handshake(_ process: SpawnedProcess, containerID: String, setup: ParentSetup) async throws {
+        var intermediate: Int32? = nil
+        defer {
+            if let intermediate {
+                var code: Int32 = 0, signal: Int32 = 0
+                _ = csb_pidfd_reap(intermediate, 0, &code, &signal)
+                close(intermediate)
+            }
+        }
+        while true {
+            try await Reactor.shared.waitReadable(process.sync)
+            var message = csb_message()
+            var fd: Int32 = -1
+            let n = csb_recv_message(process.sync, &message, &fd)
+            if n == -EAGAIN { continue }
+            if n < 0 {
+                throw SandboxError(.system, "container \"\(containerID)\": reading from its setup process", errno: Errno(rawValue: -n))
+            }
+            if n == 0 {
+                // Died without a word: it could not even reach its sync socket.
+                var code: Int32 = 0, signal: Int32 = 0
+                let reaped = csb_pidfd_reap(process.pidfd, 0, &code, &signal)
+                let how = reaped == 1 ? (signal != 0 ? "was killed by signal \(signal)" : "exited with \(code)") : "vanished"
+                throw SandboxError(.setupFailed, "container \"\(containerID)\": the setup process \(how) before reporting")
+            }
+            switch message.kind {
+            case Int32(CSB_MSG_HELLO.rawValue):
+                try parentSetup(pid: process.pid, containerID: containerID, setup: setup)
+                var go = csb_message(kind: Int32(CSB_MSG_GO.rawValue), step: 0, err: 0, index: -1)
+                try negErrnoOrThrow(csb_send_message(process.sync, &go, -1), "sending go", containerID)
+            case Int32(CSB_MSG_PID.rawValue):
+                // The first child joined a pid namespace and forked the real process.
+                intermediate = process.pidfd
+                process.pid = message.index
+                process.pidfd = fd
+            case Int32(CSB_MSG_PTY.rawValue):
+                process.ptyMaster = fd
+            case Int32(CSB_MSG_SECCOMP.rawValue):
+                process.seccompListener = fd
+            case Int32(CSB_MSG_CREATED.rawValue):
+                return
+            case Int32(CSB_MSG_ERROR.rawValue):
+                if fd >= 0 { close(fd) }
+                throw describe(message, plan: process.plan, containerID: containerID)
+            default:
+                if fd >= 0 { close(fd) }
+                throw SandboxError(.system, "container \"\(containerID)\": unexpected message \(message.kind) from its setup process")
+            }
+        }
+    }
+
+    private static func negErrnoOrThrow(_ result: Int32, _ what: String, _ id: String) throws(SandboxError) {
+        if result < 0 { throw SandboxError(.system, "container \"\(id)\": \(what)", errno: Errno(rawValue: -result)) }
+    }
+
+    private static func parentSetup(pid: pid_t, containerID: String, setup: ParentSetup) throws(SandboxError) {
+        func write(_ file: String, _ text: String) throws(SandboxError) {
+            do { try writeFile("/proc/\(pid)/\(file)", text) } catch {
+                throw SandboxError(.system, "container \"\(containerID)\": writing /proc/\(pid)/\(file)", errno: error)
+            }
+        }
+        if setup.denySetgroups { try write("setgroups", "deny") }
+        if !setup.uidMappings.isEmpty {
+            try write("uid_map", setup.uidMappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined())
+        }
+        if !setup.gidMappings.isEmpty {
+            try write("gid_map", setup.gidMappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined())
+        }
+        try setup.cgroups?.join(pid: pid)
+        if let score = setup.oomScoreAdj { try write("oom_score_adj", "\(score)") }
+    }
+
+    /// Turns the child's (step, errno, index) into a sentence naming what failed.
+    static func describe(_ message: csb_message, plan: CompiledPlan, containerID: String) -> SandboxError {
+        let index = Int(message.index)
+        func item(_ list: [String]) -> String { list.indices.contains(index) ? list[index] : "item \(index)" }
+        let what: String
+        switch csb_step(rawValue: UInt32(message.step)) {
+        case CSB_STEP_MOUNT_TARGET: what = "creating the target of \(item(plan.mountDescriptions + plan.deviceDescriptions))"
+        case CSB_STEP_MOUNT: what = item(plan.mountDescriptions + plan.deviceDescriptions)
+        case CSB_STEP_MASK: what = item(plan.mountDescriptions)
+        case CSB_STEP_DEVICE: what = "creating \(item(plan.deviceDescriptions))"
+        case CSB_STEP_SYMLINK: what = "creating \(item(plan.symlinkDescriptions))"
+        case CSB_STEP_SYSCTL: what = "writing \(item(plan.sysctlDescriptions))"
+        case CSB_STEP_RLIMIT: what = "setting \(item(plan.rlimitDescriptions))"
+        case CSB_STEP_SETNS: what = "joining \(item(plan.setnsDescriptions))"
+        case CSB_STEP_UNSHARE: what = "creating the cgroup/time namespace"
+        case CSB_STEP_TIMENS: what = "writing linux.timeOffsets"
+        case CSB_STEP_HOSTNAME: what = "setting the hostname"
+        case CSB_STEP_DOMAINNAME: what = "setting the domainname"
+        case CSB_STEP_ROOT_PROPAGATION: what = "making / a slave mount"
+        case CSB_STEP_ROOTFS_BIND: what = "binding the rootfs \(plan.rootfs) onto itself"
+        case CSB_STEP_ROOTFS_OPEN: what = "opening the rootfs"
+        case CSB_STEP_CONSOLE: what = "setting up /dev/console (step \(index))"
+        case CSB_STEP_CWD_CREATE: what = "creating process.cwd \(plan.cwd)"
+        case CSB_STEP_PIVOT: what = plan.plan.pointee.no_pivot != 0 ? "chroot into the rootfs (step \(index))" : "pivot_root into the rootfs (step \(index))"
+        case CSB_STEP_READONLY_ROOT: what = "making the root read-only"
+        case CSB_STEP_ROOTFS_PROPAGATION: what = "setting linux.rootfsPropagation"
+        case CSB_STEP_PERSONALITY: what = "setting linux.personality"
+        case CSB_STEP_IOPRIO: what = "setting process.ioPriority"
+        case CSB_STEP_SCHED: what = "setting process.scheduler"
+        case CSB_STEP_AFFINITY: what = "setting process.execCPUAffinity"
+        case CSB_STEP_CAP_BOUNDING: what = "dropping capability \(index) from the bounding set"
+        case CSB_STEP_GROUPS: what = "setting process.user.additionalGids"
+        case CSB_STEP_SETGID: what = "setting gid \(plan.plan.pointee.gid)"
+        case CSB_STEP_SETUID: what = "setting uid \(plan.plan.pointee.uid)"
+        case CSB_STEP_CAPS: what = "setting process.capabilities"
+        case CSB_STEP_AMBIENT: what = "raising ambient capability \(index)"
+        case CSB_STEP_NO_NEW_PRIVS: what = "setting no_new_privs"
+        case CSB_STEP_SECCOMP: what = "loading the seccomp filter"
+        case CSB_STEP_CWD: what = "entering process.cwd \(plan.cwd)"
+        case CSB_STEP_LOOKUP: what = "finding the executable \"\(plan.program)\" in the container"
+        case CSB_STEP_WAIT_START: what = "waiting for start"
+        case CSB_STEP_EXEC: what = "executing \"\(plan.program)\""
+        case CSB_STEP_SETSID: what = "creating a session for the terminal"
+        case CSB_STEP_FORK: what = "forking into the joined pid namespace"
+        case CSB_STEP_DUMPABLE: what = "making the setup process non-dumpable"
+        case CSB_STEP_SIGNALS: what = "resetting signal handlers"
+        default: what = "step \(message.step)"
+        }
+        return SandboxError(.setupFailed, "container \"\(containerID)\": \(what) failed", errno: Errno(rawValue: message.err))
+    }
+}

@@ -1,0 +1,94 @@
+import Glibc
+import SystemPackage
+
+/// Runs a libc call that returns -1 and sets errno, retrying EINTR.
+/// - Returns: the call's non-negative result.
+/// - Throws: `Errno` on failure.
+@discardableResult
+func syscall<T: FixedWidthInteger>(_ body: () -> T) throws(Errno) -> T {
+    while true {
+        let result = body()
+        if result >= 0 { return result }
+        let error = Errno(rawValue: Glibc.errno)
+        if error != .interrupted { throw error }
+    }
+}
+
+/// Runs a C-core call that returns -errno on failure.
+/// - Returns: the call's non-negative result.
+/// - Throws: `Errno` on failure.
+@discardableResult
+func negErrno<T: FixedWidthInteger & SignedInteger>(_ result: T) throws(Errno) -> T {
+    if result < 0 { throw Errno(rawValue: Int32(truncatingIfNeeded: 0 - result)) }
+    return result
+}
+
+/// Writes a whole string to a file (procfs/cgroupfs style: one write, no create).
+func writeFile(_ path: String, _ contents: String) throws(Errno) {
+    let fd = try syscall { open(path, O_WRONLY | O_CLOEXEC) }
+    defer { close(fd) }
+    let bytes = Array(contents.utf8)
+    let written = bytes.withUnsafeBytes { buffer in
+        var n: Int
+        repeat { n = write(fd, buffer.baseAddress, buffer.count) } while n < 0 && Glibc.errno == EINTR
+        return n
+    }
+    if written < 0 { throw Errno(rawValue: Glibc.errno) }
+    if written != bytes.count { throw Errno.ioError }
+}
+
+/// Reads a small file (procfs, state files) whole.
+func readFile(_ path: String) throws(Errno) -> [UInt8] {
+    let fd = try syscall { open(path, O_RDONLY | O_CLOEXEC) }
+    defer { close(fd) }
+    var out: [UInt8] = []
+    var chunk = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let n = chunk.withUnsafeMutableBytes { buffer in
+            var n: Int
+            repeat { n = read(fd, buffer.baseAddress, buffer.count) } while n < 0 && Glibc.errno == EINTR
+            return n
+        }
+        if n < 0 { throw Errno(rawValue: Glibc.errno) }
+        if n == 0 { break }
+        out.append(contentsOf: chunk[0..<n])
+    }
+    return out
+}
+
+/// Whether a path exists (without following a final symlink).
+func pathExists(_ path: String) -> Bool {
+    var st = stat()
+    return lstat(path, &st) == 0
+}
+
+/// Writes `data` to `path` atomically: a temporary file in the same directory, fsync,
+/// rename. Readers see the old or the new contents, never a torn file.
+func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644) throws(Errno) {
+    let temporary = path + ".tmp-\(getpid())"
+    let fd = try syscall { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+    do throws(Errno) {
+        var offset = 0
+        while offset < data.count {
+            let n = data.withUnsafeBytes { buffer in write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+            if n < 0 {
+                if Glibc.errno == EINTR { continue }
+                throw Errno(rawValue: Glibc.errno)
+            }
+            offset += n
+        }
+        try syscall { fsync(fd) }
+        close(fd)
+        try syscall { rename(temporary, path) }
+    } catch {
+        close(fd)
+        unlink(temporary)
+        throw error
+    }
+}
+
+/// stat(2) of a path, following symlinks; nil with errno set if it fails.
+func fileStatus(_ path: String) -> stat? {
+    var st = stat()
+    return fstatat(AT_FDCWD, path, &st, 0) == 0 ? st : nil
+}

@@ -1,0 +1,157 @@
+// Parent-side helpers of the C core: spawning the child, and the small pieces of the
+// kernel API that Swift cannot call directly (variadic ioctl, opaque sigset_t, cmsg).
+
+#include "csb.h"
+#include "csb_internal.h"
+
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <sys/sysmacros.h>
+#include <sys/mman.h>
+#include <fcntl.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+
+long csb_clone(int (*fn)(void *), void *stack_top, int flags, void *arg, int *pidfd) {
+    int pid = clone(fn, stack_top, flags, arg, pidfd, NULL, NULL);
+    return pid < 0 ? -(long)errno : pid;
+}
+
+int csb_spawn(const struct csb_plan *plan, void *stack, size_t stack_size, int *pidfd) {
+    // Two stacks in one mapping: the upper half for the first child, the lower half for
+    // the process it forks when it must enter a joined pid namespace.
+    char *base = stack;
+    size_t half = (stack_size / 2) & ~(size_t)15;
+    struct csb_child_args *args = (struct csb_child_args *)(base + stack_size - 64);
+    args->plan = plan;
+    args->second_stack_top = base + half;
+    char *top = (char *)((uintptr_t)((char *)args - 64) & ~(uintptr_t)15);
+    *pidfd = -1;
+    int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | (int)plan->clone_flags;
+    long pid = csb_clone(csb_child_main, top, flags, args, pidfd);
+    return (int)pid;
+}
+
+int csb_send_message(int sock, const struct csb_message *message, int fd) {
+    char control[CMSG_SPACE(sizeof(int))];
+    memset(control, 0, sizeof control);
+    struct iovec iov = {.iov_base = (void *)message, .iov_len = sizeof *message};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        msg.msg_control = control;
+        msg.msg_controllen = sizeof control;
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        c->cmsg_level = SOL_SOCKET;
+        c->cmsg_type = SCM_RIGHTS;
+        c->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(c), &fd, sizeof fd);
+    }
+    ssize_t r;
+    do { r = sendmsg(sock, &msg, MSG_NOSIGNAL); } while (r < 0 && errno == EINTR);
+    return r < 0 ? -errno : 0;
+}
+
+int csb_recv_message(int sock, struct csb_message *message, int *fd) {
+    char control[CMSG_SPACE(sizeof(int))];
+    struct iovec iov = {.iov_base = message, .iov_len = sizeof *message};
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control};
+    *fd = -1;
+    ssize_t r;
+    do { r = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC); } while (r < 0 && errno == EINTR);
+    if (r < 0) return -errno;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(&msg, c)) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS) memcpy(fd, CMSG_DATA(c), sizeof *fd);
+    }
+    return (int)r;
+}
+
+void csb_block_all_signals(void *old) {
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, (sigset_t *)old);
+}
+
+void csb_restore_signals(const void *old) {
+    pthread_sigmask(SIG_SETMASK, (const sigset_t *)old, NULL);
+}
+
+int csb_pidfd_open(pid_t pid, unsigned int flags) {
+    long r = syscall(SYS_pidfd_open, pid, flags);
+    return r < 0 ? -errno : (int)r;
+}
+
+int csb_pidfd_send_signal(int pidfd, int sig) {
+    long r = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+    return r < 0 ? -errno : 0;
+}
+
+int csb_pidfd_reap(int pidfd, int nohang, int *exited_code, int *killed_signal) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    int r;
+    do { r = waitid((idtype_t)P_PIDFD, (id_t)pidfd, &info, WEXITED | (nohang ? WNOHANG : 0)); } while (r < 0 && errno == EINTR);
+    if (r < 0) return -errno;
+    if (info.si_pid == 0) return 0;
+    *exited_code = -1;
+    *killed_signal = 0;
+    if (info.si_code == CLD_EXITED) *exited_code = info.si_status;
+    else *killed_signal = info.si_status;
+    return 1;
+}
+
+int csb_set_winsize(int fd, uint16_t rows, uint16_t cols) {
+    struct winsize ws = {.ws_row = rows, .ws_col = cols};
+    return ioctl(fd, TIOCSWINSZ, &ws) < 0 ? -errno : 0;
+}
+
+uint64_t csb_makedev(uint32_t major, uint32_t minor) { return makedev(major, minor); }
+uint32_t csb_major(uint64_t dev) { return major(dev); }
+uint32_t csb_minor(uint64_t dev) { return minor(dev); }
+
+int csb_open_path(const char *path) {
+    int fd = open(path, O_PATH | O_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int csb_memfd(const char *name) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int csb_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC) < 0 ? -errno : 0; }
+
+int csb_epoll_create(void) {
+    int fd = epoll_create1(EPOLL_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int csb_epoll_arm(int epfd, int fd) {
+    struct epoll_event event = {.events = EPOLLIN | EPOLLHUP | EPOLLONESHOT, .data.fd = fd};
+    if (epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &event) == 0) return 0;
+    if (errno != EEXIST) return -errno;
+    return epoll_ctl(epfd, EPOLL_CTL_MOD, fd, &event) == 0 ? 0 : -errno;
+}
+
+int csb_epoll_remove(int epfd, int fd) {
+    return epoll_ctl(epfd, EPOLL_CTL_DEL, fd, NULL) == 0 ? 0 : -errno;
+}
+
+int csb_epoll_wait(int epfd, int *fds, int max) {
+    struct epoll_event events[64];
+    if (max > 64) max = 64;
+    int n = epoll_wait(epfd, events, max, -1);
+    if (n < 0) return -errno;
+    for (int i = 0; i < n; i++) fds[i] = events[i].data.fd;
+    return n;
+}
