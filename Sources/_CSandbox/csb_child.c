@@ -248,13 +248,25 @@ static void c_do_mount(const struct csb_plan *p, int rootfd, const struct csb_mo
     if (target < 0) c_fail(p, CSB_STEP_MOUNT_TARGET, target, index);
 
     if (m->kind == CSB_MOUNT_MASK) {
-        // What goes over a masked path is never looked up in the container: the parent
-        // checked that the slot is the real /dev/null (CVE-2025-31133).
         struct stat st;
         TRY(CSB_STEP_MASK, index, CSB_SYS4(SYS_newfstatat, target, "", &st, AT_EMPTY_PATH));
-        struct csb_mount mask = *m;
-        mask.kind = S_ISDIR(st.st_mode) ? CSB_MOUNT_EMPTY_RO : CSB_MOUNT_BIND_SLOT;
-        long mnt = c_detached_mount(p, &mask);
+        long mnt;
+        if (S_ISDIR(st.st_mode)) {
+            struct csb_mount empty = *m;
+            empty.kind = CSB_MOUNT_EMPTY_RO;
+            mnt = c_detached_mount(p, &empty);
+        } else {
+            // What goes over a masked file is the container's own /dev/null, which this
+            // process created, reached without following any link and checked to be the
+            // null device before it is bound by fd (CVE-2025-31133).
+            long null = c_open_in_root(rootfd, "dev/null", O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+            if (null < 0) c_fail(p, CSB_STEP_MASK, null, index);
+            struct stat ns;
+            TRY(CSB_STEP_MASK, index, CSB_SYS4(SYS_newfstatat, null, "", &ns, AT_EMPTY_PATH));
+            if (!S_ISCHR(ns.st_mode) || ns.st_rdev != ((1 << 8) | 3)) c_fail(p, CSB_STEP_MASK, -18 /* EXDEV */, index);
+            mnt = CSB_SYS3(SYS_open_tree, null, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+            CSB_SYS1(SYS_close, null);
+        }
         if (mnt < 0) c_fail(p, CSB_STEP_MASK, mnt, index);
         TRY(CSB_STEP_MASK, index, c_move_to((int)mnt, (int)target));
         CSB_SYS1(SYS_close, mnt);
@@ -490,7 +502,11 @@ static void c_identity(const struct csb_plan *p) {
         TRY(CSB_STEP_CAPS, -1, CSB_SYS2(SYS_capset, &header, data));
         for (uint32_t cap = 0; cap <= p->cap_last; cap++) {
             if (!(p->cap_ambient & (1ULL << cap))) continue;
-            TRY(CSB_STEP_AMBIENT, (int)cap, CSB_SYS5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0));
+            // A capability that is not both permitted and inheritable cannot be ambient;
+            // runc (and `runc spec`'s default, which lists ambient caps but no inheritable
+            // ones) skips those silently, and so do we.
+            long r = CSB_SYS5(SYS_prctl, PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0);
+            if (r < 0 && r != -1 && r != -22) c_fail(p, CSB_STEP_AMBIENT, r, (int)cap);
         }
     }
 }

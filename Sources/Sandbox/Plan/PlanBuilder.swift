@@ -227,16 +227,13 @@ struct PlanBuilder {
                 }
 
                 // Masked and read-only paths, after pivot_root, never through a container link.
-                let devNull = try Self.openVerifiedDevNull()
-                openedFDs.append(devNull)
-                let devNullSlot = slot(for: devNull)
                 for path in linux.maskedPaths ?? [] {
                     guard path.hasPrefix("/") else { throw SandboxError(.invalidSpec, "linux.maskedPaths: \(path) is not absolute") }
                     var m = csb_mount()
                     m.kind = UInt32(CSB_MOUNT_MASK.rawValue)
                     m.flags = UInt32(CSB_MF_AFTER_PIVOT.rawValue | CSB_MF_OPTIONAL.rawValue)
                     m.target = arena.string(String(path.drop { $0 == "/" }))
-                    m.source_slot = devNullSlot
+                    m.source_slot = -1
                     mounts.append(m)
                     mountDescriptions.append("masked path \(path)")
                 }
@@ -382,19 +379,6 @@ struct PlanBuilder {
             arena.release()
             throw error
         }
-    }
-
-    /// Opens the host's /dev/null (O_PATH) and checks that it is the null device
-    /// (char 1:3), so nothing else is ever bind-mounted over a masked path.
-    static func openVerifiedDevNull() throws(SandboxError) -> Int32 {
-        let fd = csb_open_path("/dev/null")
-        guard fd >= 0 else { throw SandboxError(.system, "opening /dev/null", errno: Errno(rawValue: -fd)) }
-        var st = stat()
-        guard fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFCHR, csb_major(UInt64(st.st_rdev)) == 1, csb_minor(UInt64(st.st_rdev)) == 3 else {
-            close(fd)
-            throw SandboxError(.system, "/dev/null on this host is not the null device (char 1:3); refusing to mask paths with it")
-        }
-        return fd
     }
 
     static func cloneFlag(_ type: RuntimeSpec.Linux.NamespaceType) -> UInt64? {

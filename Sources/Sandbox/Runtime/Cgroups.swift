@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import SystemPackage
 
@@ -104,6 +105,9 @@ struct Cgroups: Codable, Sendable, Equatable {
                     current += "/" + component
                     if mkdir(current, 0o755) == 0 {
                         created.insert(current, at: 0)
+                        if hierarchy.controllers.split(separator: ",").contains("cpuset") {
+                            try inheritCpuset(current)
+                        }
                     } else if Glibc.errno != EEXIST {
                         let error = Errno(rawValue: Glibc.errno)
                         result.directories.append(Directory(controllers: hierarchy.controllers, path: path, created: created))
@@ -117,6 +121,22 @@ struct Cgroups: Codable, Sendable, Equatable {
             throw error
         }
         return result
+    }
+
+    /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and refuses tasks
+    /// until it gets some: copy the parent's (as runc does).
+    private static func inheritCpuset(_ path: String) throws(SandboxError) {
+        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
+        for file in ["cpuset.cpus", "cpuset.mems"] {
+            let mine = (try? readFile(path + "/" + file)) ?? []
+            guard mine.allSatisfy({ $0 == UInt8(ascii: "\n") }) else { continue }
+            do {
+                let value = String(decoding: try readFile(parent + "/" + file), as: UTF8.self)
+                try writeFile(path + "/" + file, value.trimmingCharacters(in: .whitespacesAndNewlines))
+            } catch {
+                throw SandboxError(.system, "cgroups: copying \(file) from \(parent) to \(path)", errno: error)
+            }
+        }
     }
 
     /// Moves a process into the container's cgroup in every hierarchy.
@@ -146,13 +166,16 @@ struct Cgroups: Codable, Sendable, Equatable {
     func remove() -> [String] {
         var left: [String] = []
         for directory in directories {
-            for path in directory.created {
+            for (depth, path) in directory.created.enumerated() {
                 // rmdir of a cgroup whose last task just exited can briefly fail with EBUSY.
                 var attempts = 0
                 while rmdir(path) != 0 {
                     let error = Glibc.errno
                     if error == ENOENT { break }
                     attempts += 1
+                    // Parents we created may be shared with other containers by now:
+                    // only the container's own leaf must go.
+                    if depth > 0 { break }
                     if error != EBUSY || attempts > 100 {
                         left.append(path)
                         break

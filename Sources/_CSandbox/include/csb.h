@@ -45,7 +45,7 @@ enum csb_mount_kind {
     CSB_MOUNT_BIND_SLOT = 3, ///< bind the object behind fd slot `source_slot` (e.g. /dev/null)
     CSB_MOUNT_EMPTY_RO = 4,  ///< an empty read-only tmpfs (masks a directory)
     CSB_MOUNT_REMOUNT = 5,   ///< change attributes of the mount at `target` (readonly paths)
-    CSB_MOUNT_MASK = 6,      ///< masked path: slot `source_slot` (/dev/null) over a file, empty ro tmpfs over a dir
+    CSB_MOUNT_MASK = 6,      ///< masked path: the verified /dev/null over a file, an empty ro tmpfs over a dir
 };
 
 /// Flags of a mount step. Why C: read by the child.

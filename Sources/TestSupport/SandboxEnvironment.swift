@@ -1,0 +1,55 @@
+import Foundation
+
+/// What a Sandbox test gets: its own state root and bundle directory, removed after.
+public struct SandboxEnvironmentPaths: Sendable {
+    /// Per-test temporary directory.
+    public let directory: String
+
+    /// Creates the paths under `directory`.
+    public init(directory: String) { self.directory = directory }
+    /// Per-test state root.
+    public var stateRoot: String { directory + "/state" }
+    /// A directory for the test's bundle.
+    public var bundleDirectory: String { directory + "/bundle" }
+}
+
+/// Leak checks every Sandbox test runs after its body: mounts, cgroups, child processes.
+public enum LeakCheck {
+    /// Lines of /proc/self/mountinfo that mention `needle`.
+    public static func mounts(containing needle: String) -> [String] {
+        let text = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        return text.split(separator: "\n").map(String.init).filter { $0.contains(needle) }
+    }
+
+    /// cgroup directories named like `needle` under /sys/fs/cgroup (depth ≤ 3).
+    public static func cgroups(named needle: String) -> [String] {
+        var found: [String] = []
+        let fm = FileManager.default
+        guard let controllers = try? fm.contentsOfDirectory(atPath: "/sys/fs/cgroup") else { return [] }
+        for controller in controllers {
+            let base = "/sys/fs/cgroup/" + controller
+            for first in (try? fm.contentsOfDirectory(atPath: base)) ?? [] where first.contains(needle) {
+                found.append(base + "/" + first)
+            }
+        }
+        return found
+    }
+
+    /// Live (non-zombie) children of this process.
+    public static func children() -> [Int32] {
+        let me = getpid()
+        let text = (try? String(contentsOfFile: "/proc/\(me)/task/\(me)/children", encoding: .utf8)) ?? ""
+        var all: [Int32] = []
+        for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(me)/task")) ?? [] {
+            let list = (try? String(contentsOfFile: "/proc/\(me)/task/\(task)/children", encoding: .utf8)) ?? ""
+            all += list.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        }
+        _ = text
+        return all
+    }
+
+    /// Open fds of this process.
+    public static func openFDs() -> Set<Int32> {
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) })
+    }
+}
