@@ -87,6 +87,10 @@ let package = Package(
             dependencies: ["OCISpec", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
+            name: "ImageStoreTests",
+            dependencies: ["ImageStore", "OCISpec", "TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
             name: "SandboxTests",
             dependencies: ["Sandbox", "OCISpec", "TestSupport"],
             swiftSettings: strict),

@@ -1,0 +1,40 @@
+# Caisson — build, test and demo. Every target works on a fresh Debian 12 machine as root.
+SHELL := /bin/bash
+SWIFT ?= swift
+DEB_PACKAGES := pkg-config libseccomp-dev libcap-dev libarchive-dev busybox-static \
+	runc crun skopeo umoci tini jq iproute2
+STAMP := .build/.deps-installed
+
+.PHONY: all deps build test demo bench clean
+
+all: build
+
+# Idempotent: installs only what is missing, quietly.
+deps: $(STAMP)
+$(STAMP):
+	@missing=$$(for p in $(DEB_PACKAGES); do dpkg-query -W -f='$${Status}\n' $$p 2>/dev/null | grep -q '^install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+		echo "installing: $$missing"; \
+		DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null && \
+		DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+	@mkdir -p .build && touch $(STAMP)
+
+build: deps
+	$(SWIFT) build
+
+# All tests, as root (the Sandbox tests run real containers).
+test: deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build --no-parallel
+
+# End to end: build the CLI, make a busybox bundle, run a container in it.
+demo: deps
+	$(SWIFT) build --product caisson
+	@bash scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/caisson"
+
+bench: deps
+	@bash Benchmarks/compare.sh
+
+clean:
+	rm -rf .build
