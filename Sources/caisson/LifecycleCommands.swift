@@ -1,0 +1,155 @@
+import ArgumentParser
+import Caisson
+import Foundation
+
+struct CreateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container.")
+    @ParentCommand var parent: CaissonCommand
+    var global: GlobalOptions { parent.global }
+    @Option(name: [.short, .customLong("bundle")], help: "Path to the root of the bundle directory.")
+    var bundle: String = "."
+    @Option(name: .customLong("pid-file"), help: "File to write the process id to.")
+    var pidFile: String?
+    @Flag(name: .customLong("no-pivot"), help: "Do not use pivot_root to jail the process inside the rootfs.")
+    var noPivot = false
+    @Flag(name: .customLong("no-new-keyring"), help: "Do not create a new session keyring.")
+    var noNewKeyring = false
+    @Option(name: .customLong("preserve-fds"), help: "Pass N additional file descriptors (3...) to the container.")
+    var preserveFDs: Int32 = 0
+    @Argument(help: "The container id.") var id: String
+
+    func run() async throws {
+        do {
+            let stdio = Stdio(input: .inherit, output: .inherit, error: .inherit,
+                              extraFiles: preserveFDs > 0 ? Array(3..<(3 + preserveFDs)) : [])
+            let container = try await global.runtime.create(
+                id: id, bundle: bundle, options: .init(stdio: stdio, noPivot: noPivot))
+            if let pidFile { try writePidFile(pidFile, container.pid) }
+        } catch { fail(error) }
+    }
+}
+
+struct StartCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "start", abstract: "Start a created container.")
+    @ParentCommand var parent: CaissonCommand
+    var global: GlobalOptions { parent.global }
+    @Argument(help: "The container id.") var id: String
+
+    func run() async throws {
+        do { try await global.runtime.container(id: id).start() } catch { fail(error) }
+    }
+}
+
+struct StateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "state", abstract: "Output the state of a container.")
+    @ParentCommand var parent: CaissonCommand
+    var global: GlobalOptions { parent.global }
+    @Argument(help: "The container id.") var id: String
+
+    func run() throws {
+        do {
+            let state = try global.runtime.container(id: id).state()
+            print(String(decoding: try OCIJSON.encode(state, pretty: true), as: UTF8.self))
+        } catch { fail(error) }
+    }
+}
+
+struct KillCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kill", abstract: "Send a signal to a container's process.")
+    @ParentCommand var parent: CaissonCommand
+    var global: GlobalOptions { parent.global }
+    @Flag(name: [.short, .customLong("all")], help: "Send the signal to all processes in the container.")
+    var all = false
+    @Argument(help: "The container id.") var id: String
+    @Argument(help: "The signal (name or number), default SIGTERM.") var signal: String = "SIGTERM"
+
+    func run() throws {
+        do {
+            guard let value = Signal(parsing: signal) else { throw ValidationError("unknown signal \"\(signal)\"") }
+            try global.runtime.container(id: id).kill(value, all: all)
+        } catch { fail(error) }
+    }
+}
+
+struct DeleteCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete a container and its resources.")
+    @ParentCommand var parent: CaissonCommand
+    var global: GlobalOptions { parent.global }
+    @Flag(name: [.short, .customLong("force")], help: "Kill the container first if it is running.")
+    var force = false
+    @Argument(help: "The container id.") var id: String
+
+    func run() async throws {
+        do {
+            let container: Container
+            do {
+                container = try global.runtime.container(id: id)
+            } catch let error as SandboxError where error.code == .notFound && force {
+                return  // runc: delete --force of a missing container succeeds
+            }
+            try await container.delete(force: force)
+        } catch { fail(error) }
+    }
+}
+
+struct RunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "run", abstract: "Create and run a container, wait for it and delete it.")
+    @ParentCommand var parent: CaissonCommand
+    var global: GlobalOptions { parent.global }
+    @Option(name: [.short, .customLong("bundle")], help: "Path to the root of the bundle directory.")
+    var bundle: String = "."
+    @Option(name: .customLong("pid-file"), help: "File to write the process id to.")
+    var pidFile: String?
+    @Flag(name: .customLong("no-pivot"), help: "Do not use pivot_root to jail the process inside the rootfs.")
+    var noPivot = false
+    @Flag(name: [.short, .customLong("detach")], help: "Detach from the container's process (not supported).")
+    var detach = false
+    @Argument(help: "The container id.") var id: String
+
+    func run() async throws {
+        if detach { fail(ValidationError("run --detach is not supported; use create and start")) }
+        let runtime = global.runtime
+        let status: ExitStatus
+        do {
+            status = try await runtime.withContainer(
+                id: id, bundle: bundle, options: .init(stdio: .inherit, noPivot: noPivot)
+            ) { container in
+                if let pidFile { try writePidFile(pidFile, container.pid) }
+                try await container.start()
+                return try await container.wait()
+            }
+        } catch { fail(error) }
+        Foundation.exit(status.shellCode)
+    }
+}
+
+struct ListCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "list", abstract: "List containers.", aliases: ["ps-list"])
+    @ParentCommand var parent: CaissonCommand
+    var global: GlobalOptions { parent.global }
+    @Option(name: [.short, .customLong("format")], help: "table or json.")
+    var format: String = "table"
+    @Flag(name: [.short, .customLong("quiet")], help: "Display only container ids.")
+    var quiet = false
+
+    func run() throws {
+        do {
+            let states = try global.runtime.list()
+            if quiet {
+                for state in states { print(state.id) }
+            } else if format == "json" {
+                print(String(decoding: try OCIJSON.encode(states), as: UTF8.self))
+            } else {
+                print("ID\tPID\tSTATUS\tBUNDLE")
+                for state in states { print("\(state.id)\t\(state.pid ?? 0)\t\(state.status.rawValue)\t\(state.bundle)") }
+            }
+        } catch { fail(error) }
+    }
+}
+
+func writePidFile(_ path: String, _ pid: Int32) throws {
+    // Written new-then-rename, as runc does, so a reader never sees a partial pid.
+    let temporary = path + ".tmp"
+    try "\(pid)".write(toFile: temporary, atomically: false, encoding: .utf8)
+    if rename(temporary, path) != 0 { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
+}
