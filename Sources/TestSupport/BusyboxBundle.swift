@@ -5,6 +5,9 @@ import OCISpec
 public struct BusyboxBundle: Sendable {
     /// The bundle directory (holds `config.json` and `rootfs/`).
     public let path: String
+
+    /// A bundle that already exists at `path`.
+    public init(path: String) { self.path = path }
     /// The rootfs directory.
     public var rootfs: String { path + "/rootfs" }
 

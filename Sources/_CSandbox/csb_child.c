@@ -464,13 +464,12 @@ static void c_setup_rootfs(const struct csb_plan *p) {
 
     long newroot = CSB_SYS4(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
     if (newroot < 0) c_fail(p, CSB_STEP_PIVOT, newroot, 5);
-    for (uint32_t i = 0; i < p->mount_count; i++)
-        if (p->mounts[i].flags & CSB_MF_AFTER_PIVOT) c_do_mount(p, (int)newroot, &p->mounts[i], (int)i);
-
     for (uint32_t i = 0; i < p->sysctl_count; i++) {
         // Written after /proc is mounted and before /proc/sys is made read-only.
         TRY(CSB_STEP_SYSCTL, (int)i, c_write_file(p->sysctl_paths[i], p->sysctl_values[i]));
     }
+    for (uint32_t i = 0; i < p->mount_count; i++)
+        if (p->mounts[i].flags & CSB_MF_AFTER_PIVOT) c_do_mount(p, (int)newroot, &p->mounts[i], (int)i);
     if (p->readonly_root)
         TRY(CSB_STEP_READONLY_ROOT, -1, c_setattr((int)newroot, "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0, 0));
     if (p->rootfs_propagation)
@@ -562,9 +561,17 @@ static void c_prepare(const struct csb_plan *p) {
     // written the id maps and moved this process into the container's cgroups.
     TRY(CSB_STEP_DUMPABLE, -1, CSB_SYS2(SYS_prctl, PR_SET_DUMPABLE, 0));
     c_wait_go(p);
+    int user_namespace = (p->clone_flags & CSB_CLONE_NEWUSER) != 0;
     for (uint32_t i = 0; i < p->setns_count; i++) {
         TRY(CSB_STEP_SETNS, (int)i, CSB_SYS2(SYS_setns, p->setns_slots[i], p->setns_types[i]));
         CSB_SYS1(SYS_close, p->setns_slots[i]);
+        if (p->setns_types[i] == CSB_CLONE_NEWUSER) user_namespace = 1;
+    }
+    if (user_namespace) {
+        // In a new or joined user namespace we start as the overflow uid: become the
+        // namespace's root (mapped by the parent) for the rest of the setup.
+        TRY(CSB_STEP_SETGID, -1, CSB_SYS3(SYS_setresgid, 0, 0, 0));
+        TRY(CSB_STEP_SETUID, -1, CSB_SYS3(SYS_setresuid, 0, 0, 0));
     }
 }
 

@@ -109,7 +109,7 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         if detach { fail(ValidationError("run --detach is not supported; use create and start")) }
         let runtime = global.runtime
-        let status: ExitStatus
+        let status: TerminationStatus
         do {
             status = try await runtime.withContainer(
                 id: id, bundle: bundle, options: .init(stdio: .inherit, noPivot: noPivot)

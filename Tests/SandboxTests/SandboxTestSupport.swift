@@ -1,4 +1,5 @@
 import Foundation
+import OCISpec
 import Sandbox
 import TestSupport
 import Testing
@@ -16,6 +17,10 @@ struct SandboxTestEnvironment: Sendable {
 func withSandbox(_ body: (SandboxTestEnvironment) async throws -> Void,
                  sourceLocation: SourceLocation = #_sourceLocation) async throws {
     try #require(geteuid() == 0, "Sandbox tests run as root (CI runs them as root)")
+    // One Sandbox test at a time in this process: the leak checks below look at the whole
+    // process (children, fds), which tests running side by side would confuse.
+    await SandboxTestLock.shared.acquire()
+    defer { Task { await SandboxTestLock.shared.release() } }
     let directory = try makeTemporaryDirectory(prefix: "caisson-sandbox")
     let paths = SandboxEnvironmentPaths(directory: directory)
     try FileManager.default.createDirectory(atPath: paths.bundleDirectory, withIntermediateDirectories: true)
@@ -45,4 +50,82 @@ func withSandbox(_ body: (SandboxTestEnvironment) async throws -> Void,
     let fds = LeakCheck.openFDs().subtracting(fdsBefore)
     // The event thread's epoll fd appears once per process.
     #expect(fds.count <= 1, "fds left open: \(fds.sorted())", sourceLocation: sourceLocation)
+}
+
+/// What a container printed, and how it ended.
+struct RunResult: Sendable {
+    var status: TerminationStatus
+    var stdout: String
+    var stderr: String
+}
+
+extension SandboxTestEnvironment {
+    /// Makes a busybox bundle named `id` whose process runs `args`, with `configure`
+    /// applied to the spec (`runc spec` defaults otherwise).
+    func bundle(_ id: String, _ args: [String], configure: (inout RuntimeSpec) throws -> Void = { _ in }) throws -> BusyboxBundle {
+        let directory = paths.directory + "/bundle-" + id
+        if FileManager.default.fileExists(atPath: directory + "/rootfs") {
+            // Reuse a prepared rootfs (e.g. chowned for a user namespace); rewrite the spec.
+            var spec = RuntimeSpec.runcDefault()
+            spec.process?.args = args
+            spec.process?.terminal = false
+            try configure(&spec)
+            let bundle = BusyboxBundle(path: directory)
+            try bundle.write(spec: spec)
+            return bundle
+        }
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var spec = RuntimeSpec.runcDefault()
+        spec.process?.args = args
+        spec.process?.terminal = false
+        try configure(&spec)
+        return try BusyboxBundle.make(in: directory, spec: spec)
+    }
+
+    /// Runs `args` in a new container to the end, capturing its output, and deletes it.
+    func run(_ args: [String], id: String = "run", configure: (inout RuntimeSpec) throws -> Void = { _ in }) async throws -> RunResult {
+        let bundle = try bundle(id, args, configure: configure)
+        return try await runtime.withContainer(id: id, bundle: bundle.path, options: .init(stdio: .pipes)) { container in
+            try await container.start()
+            async let out = container.io.standardOutput!.readAll()
+            async let err = container.io.standardError!.readAll()
+            let status = try await container.wait()
+            return RunResult(status: status, stdout: String(decoding: try await out, as: UTF8.self),
+                             stderr: String(decoding: try await err, as: UTF8.self))
+        }
+    }
+
+    /// Runs a shell script in a new container; see ``run(_:id:configure:)``.
+    func sh(_ script: String, id: String = "sh", configure: (inout RuntimeSpec) throws -> Void = { _ in }) async throws -> RunResult {
+        try await run(["/bin/sh", "-c", script], id: id, configure: configure)
+    }
+}
+
+/// The value of a "Key:\tvalue" line of /proc/<pid>/status text.
+func statusField(_ text: String, _ key: String) -> String? {
+    text.split(separator: "\n").first { $0.hasPrefix(key + ":") }
+        .map { $0.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces) }
+}
+
+/// Serialises Sandbox tests across suites (see ``withSandbox``).
+actor SandboxTestLock {
+    static let shared = SandboxTestLock()
+    private var held = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func acquire() async {
+        if !held {
+            held = true
+            return
+        }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func release() {
+        if waiters.isEmpty {
+            held = false
+        } else {
+            waiters.removeFirst().resume()
+        }
+    }
 }

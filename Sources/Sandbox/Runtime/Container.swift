@@ -20,7 +20,7 @@ public final class Container: Sendable {
 
     private struct Inner {
         var spawned: SpawnedProcess?
-        var exit: Task<ExitStatus, any Error>?
+        var exit: Task<TerminationStatus, any Error>?
     }
     private let inner: Mutex<Inner>
 
@@ -124,10 +124,10 @@ public final class Container: Sendable {
     }
 
     /// Waits for the container's process to end.
-    /// - Returns: its exit status; ``ExitStatus/unknown`` when another process collected it.
+    /// - Returns: its exit status; ``TerminationStatus/unknown`` when another process collected it.
     /// - Throws: `CancellationError` if the waiting task is cancelled.
-    public func wait() async throws -> ExitStatus {
-        let task = inner.withLock { state -> Task<ExitStatus, any Error> in
+    public func wait() async throws -> TerminationStatus {
+        let task = inner.withLock { state -> Task<TerminationStatus, any Error> in
             if let task = state.exit { return task }
             let spawned = state.spawned
             let task = Task { [self] in try await self.waitForExit(spawned: spawned) }
@@ -141,7 +141,7 @@ public final class Container: Sendable {
         }
     }
 
-    private func waitForExit(spawned: SpawnedProcess?) async throws -> ExitStatus {
+    private func waitForExit(spawned: SpawnedProcess?) async throws -> TerminationStatus {
         guard let pidfd = spawned.map({ dup($0.pidfd) }) ?? openPidfd() else { return .unknown }
         defer {
             Reactor.shared.forget(pidfd)

@@ -168,7 +168,7 @@ public final class Runtime: Sendable {
     ///   - options: stdio and pivot options.
     /// - Returns: how the container's process ended.
     /// - Throws: ``SandboxError`` if it could not be created or started.
-    public func run(id: String, bundle: String, options: CreateOptions = CreateOptions()) async throws -> ExitStatus {
+    public func run(id: String, bundle: String, options: CreateOptions = CreateOptions()) async throws -> TerminationStatus {
         try await withContainer(id: id, bundle: bundle, options: options) { container in
             try await container.start()
             return try await container.wait()

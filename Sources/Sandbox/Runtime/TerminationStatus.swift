@@ -1,7 +1,7 @@
 import OCISpec
 
 /// How a container's process ended. A non-zero exit is a result, not an error.
-public enum ExitStatus: Hashable, Sendable, CustomStringConvertible {
+public enum TerminationStatus: Hashable, Sendable, CustomStringConvertible {
     /// The process called exit with this code.
     case exited(Int32)
     /// The process was terminated by this signal.
