@@ -44,6 +44,11 @@ let package = Package(
             name: "_CSandbox",
             cSettings: [.define("_GNU_SOURCE")]),
 
+        // MARK: ImageStore C helpers (openat2, xattrs, new mount API)
+        .target(
+            name: "_CImageStore",
+            cSettings: [.define("_GNU_SOURCE")]),
+
         // MARK: Layers
         .target(
             name: "OCISpec",
@@ -51,7 +56,7 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "ImageStore",
-            dependencies: ["OCISpec", "CArchive", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OCISpec", "CArchive", "_CImageStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "Registry",

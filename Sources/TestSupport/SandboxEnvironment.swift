@@ -15,9 +15,12 @@ public struct SandboxEnvironmentPaths: Sendable {
 
 /// Leak checks every Sandbox test runs after its body: mounts, cgroups, child processes.
 public enum LeakCheck {
-    /// Lines of /proc/self/mountinfo that mention `needle`.
+    /// Lines of /proc/self/mountinfo that mention `needle`. (Read with FileHandle: a
+    /// mountinfo line longer than a page, e.g. a long overlay, defeats String(contentsOfFile:).)
     public static func mounts(containing needle: String) -> [String] {
-        let text = (try? String(contentsOfFile: "/proc/self/mountinfo", encoding: .utf8)) ?? ""
+        guard let handle = FileHandle(forReadingAtPath: "/proc/self/mountinfo") else { return ["cannot read mountinfo"] }
+        defer { try? handle.close() }
+        let text = String(decoding: (try? handle.readToEnd()) ?? Data(), as: UTF8.self)
         return text.split(separator: "\n").map(String.init).filter { $0.contains(needle) }
     }
 
@@ -48,8 +51,13 @@ public enum LeakCheck {
         return all
     }
 
-    /// Open fds of this process.
-    public static func openFDs() -> Set<Int32> {
-        Set(((try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? []).compactMap { Int32($0) })
+    /// Open fds of this process, with what each refers to.
+    public static func openFDs() -> [Int32: String] {
+        var out: [Int32: String] = [:]
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd")) ?? [] {
+            guard let fd = Int32(name) else { continue }
+            out[fd] = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(name)")) ?? "?"
+        }
+        return out
     }
 }

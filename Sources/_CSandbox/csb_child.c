@@ -111,35 +111,55 @@ static long c_write_file(const char *path, const char *data) {
 // MARK: - Paths inside the rootfs
 
 /// Opens (creating directories, and the last component as a file when `as_file`) the path
-/// `rel` inside `rootfd`, never leaving it: every lookup is RESOLVE_IN_ROOT, so absolute
-/// symlinks and ".." stay inside the rootfs (SECURITY.md 3 and 6).
+/// `rel` inside `rootfd`, never leaving it. Symlinks met on the way are followed *inside*
+/// the rootfs (an absolute link restarts at the rootfs, ".." stops at it), and what is
+/// missing is created there, as runc's securejoin.MkdirAll does (SECURITY.md 3 and 6).
 /// Returns an O_PATH fd or -errno.
 static long c_make_in_root(int rootfd, const char *rel, uint32_t mode, int as_file, int create) {
     long fd = c_open_in_root(rootfd, rel, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
     if (fd >= 0 || fd != -2 || !create) return fd;  // -ENOENT: create it
 
-    char buf[CSB_PATH_MAX];
-    size_t len = c_strlen(rel);
-    if (len + 1 > sizeof buf) return -36;
-    for (size_t i = 0; i <= len; i++) buf[i] = rel[i];
+    char resolved[CSB_PATH_MAX];   // a symlink-free path relative to the root
+    char remaining[CSB_PATH_MAX];  // what is left to walk
+    char scratch[CSB_PATH_MAX];
+    size_t rlen = 0;
+    resolved[0] = 0;
+    size_t n = c_strlen(rel);
+    if (n + 1 > sizeof remaining) return -36;
+    for (size_t i = 0; i <= n; i++) remaining[i] = rel[i];
+    int links = 0;
 
-    long parent = CSB_SYS3(SYS_dup, rootfd, 0, 0);
-    if (parent < 0) return parent;
-    size_t start = 0;
-    while (start < len) {
-        while (buf[start] == '/') start++;
-        if (start >= len) break;
+    while (remaining[0]) {
+        // Pop the first component of `remaining`.
+        size_t start = 0;
+        while (remaining[start] == '/') start++;
         size_t end = start;
-        while (end < len && buf[end] != '/') end++;
-        int last = 1;
-        for (size_t k = end; k < len; k++)
-            if (buf[k] != '/') { last = 0; break; }
-        char saved = buf[end];
-        buf[end] = 0;
-        const char *component = buf + start;
-        long next = c_open_in_root((int)parent, component, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
-        if (next == -2) {
-            long r;
+        while (remaining[end] && remaining[end] != '/') end++;
+        size_t clen = end - start;
+        char component[256];
+        if (clen >= sizeof component) return -36;
+        for (size_t i = 0; i < clen; i++) component[i] = remaining[start + i];
+        component[clen] = 0;
+        size_t rest = end;
+        while (remaining[rest] == '/') rest++;
+        int last = remaining[rest] == 0;
+        size_t k = 0;
+        while (remaining[rest + k]) { remaining[k] = remaining[rest + k]; k++; }
+        remaining[k] = 0;
+
+        if (clen == 0 || (clen == 1 && component[0] == '.')) continue;
+        if (clen == 2 && component[0] == '.' && component[1] == '.') {
+            while (rlen > 0 && resolved[rlen - 1] != '/') rlen--;  // drop the last component
+            if (rlen > 0) rlen--;
+            resolved[rlen] = 0;
+            continue;
+        }
+        long parent = rlen ? c_open_in_root(rootfd, resolved, O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS)
+                           : CSB_SYS3(SYS_dup, rootfd, 0, 0);
+        if (parent < 0) return parent;
+        struct stat st;
+        long r = CSB_SYS4(SYS_newfstatat, parent, component, &st, AT_SYMLINK_NOFOLLOW);
+        if (r == -2) {
             if (last && as_file) {
                 struct open_how how = {.flags = O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC | O_NOFOLLOW,
                                        .mode = mode ? (mode & 07777) : 0644,
@@ -149,22 +169,32 @@ static long c_make_in_root(int rootfd, const char *rel, uint32_t mode, int as_fi
             } else {
                 r = CSB_SYS3(SYS_mkdirat, parent, component, mode ? (mode & 07777) : 0755);
             }
-            if (r < 0 && r != -17) {  // EEXIST: raced with another creator, look again
-                CSB_SYS1(SYS_close, parent);
-                return r;
-            }
-            next = c_open_in_root((int)parent, component, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+            if (r == -17) r = 0;  // EEXIST: raced with another creator
+            st.st_mode = S_IFDIR;
+        } else if (r == 0 && S_ISLNK(st.st_mode)) {
+            // Follow the link inside the root: its target goes in front of what is left.
+            if (++links > 40) { CSB_SYS1(SYS_close, parent); return -40; }  // ELOOP
+            long len = CSB_SYS4(SYS_readlinkat, parent, component, scratch, sizeof scratch - 1);
+            CSB_SYS1(SYS_close, parent);
+            if (len < 0) return len;
+            scratch[len] = 0;
+            size_t rem = c_strlen(remaining);
+            if ((size_t)len + 1 + rem + 1 > sizeof remaining) return -36;
+            // remaining = target "/" remaining (shift right, then copy the target in)
+            for (long i = (long)rem; i >= 0; i--) remaining[(size_t)len + 1 + (size_t)i] = remaining[i];
+            for (long i = 0; i < len; i++) remaining[i] = scratch[i];
+            remaining[len] = '/';
+            if (scratch[0] == '/') { rlen = 0; resolved[0] = 0; }
+            continue;
         }
-        buf[end] = saved;
         CSB_SYS1(SYS_close, parent);
-        if (next < 0) return next;
-        parent = next;
-        start = end;
+        if (r < 0) return r;
+        if (rlen + 1 + clen + 1 > sizeof resolved) return -36;
+        if (rlen) resolved[rlen++] = '/';
+        for (size_t i = 0; i < clen; i++) resolved[rlen++] = component[i];
+        resolved[rlen] = 0;
     }
-    // `parent` was resolved relative to intermediate fds; reopen from the root so the
-    // whole path is checked in one RESOLVE_IN_ROOT walk.
-    CSB_SYS1(SYS_close, parent);
-    return c_open_in_root(rootfd, rel, O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+    return c_open_in_root(rootfd, rlen ? resolved : ".", O_PATH, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
 }
 
 // MARK: - Mounts (new mount API: everything by fd)
@@ -196,6 +226,8 @@ static long c_detached_mount(const struct csb_plan *p, const struct csb_mount *m
         long r = 0;
         if (m->source && m->kind == CSB_MOUNT_FS)
             r = CSB_SYS5(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", m->source, 0);
+        else if (m->kind == CSB_MOUNT_EMPTY_RO)
+            r = CSB_SYS5(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", "tmpfs", 0);
         if (r == 0 && m->options) {
             for (const char *const *o = (const char *const *)m->options; *o && r == 0; o++) {
                 // "key=value" or "key": split in a stack copy.
@@ -240,6 +272,13 @@ static void c_do_mount(const struct csb_plan *p, int rootfd, const struct csb_mo
             long made = c_make_in_root(rootfd, m->target, m->mode, 0, 1);
             if (made >= 0) CSB_SYS1(SYS_close, made);
             target = c_open_in_root(rootfd, m->target, O_PATH | O_NOFOLLOW, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
+        }
+        if (target >= 0) {
+            // O_PATH|O_NOFOLLOW opens a final symlink itself: refuse it explicitly.
+            struct stat st;
+            long r = CSB_SYS4(SYS_newfstatat, target, "", &st, AT_EMPTY_PATH);
+            if (r == 0 && S_ISLNK(st.st_mode)) r = -40;  // ELOOP
+            if (r < 0) c_fail(p, CSB_STEP_MOUNT_TARGET, r, index);
         }
     } else {
         target = c_make_in_root(rootfd, m->target, m->mode, (m->flags & CSB_MF_FILE) != 0, create);

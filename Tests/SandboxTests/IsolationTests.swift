@@ -4,7 +4,7 @@ import Sandbox
 import TestSupport
 import Testing
 
-@Suite("Isolation", .serialized)
+@Suite("Isolation", .serialized, .timeLimit(.minutes(2)))
 struct IsolationTests {
     @Test("new pid, uts, ipc, net and mount namespaces")
     func namespaces() async throws {

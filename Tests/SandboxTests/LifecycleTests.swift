@@ -4,7 +4,7 @@ import Sandbox
 import TestSupport
 import Testing
 
-@Suite("Container lifecycle", .serialized)
+@Suite("Container lifecycle", .serialized, .timeLimit(.minutes(2)))
 struct LifecycleTests {
     @Test("create, start, wait and delete /bin/true")
     func runTrue() async throws {

@@ -166,7 +166,10 @@ enum MountCompiler {
         tmpfs.source_slot = -1
         tmpfs.mode = 0o755
         entries.append(Entry(mount: tmpfs, description: "mount \(mount.destination) (tmpfs for cgroups)"))
-        for directory in cgroups.directories {
+        // On hybrid hosts the v2 tree holds no controllers; runc leaves it out of the
+        // container's view, and so do we.
+        let hasV1 = cgroups.directories.contains { !$0.controllers.isEmpty }
+        for directory in cgroups.directories where !(hasV1 && directory.controllers.isEmpty) {
             let name = directory.controllers.isEmpty ? "unified"
                 : directory.controllers.replacingOccurrences(of: "name=", with: "")
             var bind = csb_mount()

@@ -16,7 +16,7 @@ final class PlanArena: @unchecked Sendable {
     init(capacity: Int) throws(Errno) {
         let page = Int(sysconf(Int32(_SC_PAGESIZE)))
         let size = (capacity + page - 1) / page * page
-        guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0),
+        guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
               mapped != MAP_FAILED
         else { throw Errno(rawValue: Glibc.errno) }
         base = mapped
@@ -51,6 +51,11 @@ final class PlanArena: @unchecked Sendable {
     func stringArray(_ strings: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
         let pointers: [UnsafePointer<CChar>?] = strings.map { self.string($0) } + [nil]
         return UnsafePointer(copy(pointers))
+    }
+
+    /// `count` bytes of untouched (zero) memory, aligned to 16, e.g. a stack.
+    func reserve(_ count: Int) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(allocate(SIMD16<UInt8>.self, count: (count + 15) / 16))
     }
 
     /// Raw bytes, aligned to 8.

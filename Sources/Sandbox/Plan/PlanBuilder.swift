@@ -84,7 +84,7 @@ struct PlanBuilder {
         var openedFDs: [Int32] = []
         do throws(SandboxError) {
             var plan = csb_plan()
-            let stack = UnsafeMutableRawPointer(arena.copy([UInt8](repeating: 0, count: stackSize)))
+            let stack = arena.reserve(stackSize)
 
             // MARK: fds
             var maps: [csb_fd_map] = []
@@ -227,16 +227,7 @@ struct PlanBuilder {
                 }
 
                 // Masked and read-only paths, after pivot_root, never through a container link.
-                for path in linux.maskedPaths ?? [] {
-                    guard path.hasPrefix("/") else { throw SandboxError(.invalidSpec, "linux.maskedPaths: \(path) is not absolute") }
-                    var m = csb_mount()
-                    m.kind = UInt32(CSB_MOUNT_MASK.rawValue)
-                    m.flags = UInt32(CSB_MF_AFTER_PIVOT.rawValue | CSB_MF_OPTIONAL.rawValue)
-                    m.target = arena.string(String(path.drop { $0 == "/" }))
-                    m.source_slot = -1
-                    mounts.append(m)
-                    mountDescriptions.append("masked path \(path)")
-                }
+                // Read-only paths first, then masked ones (runc's order).
                 for path in linux.readonlyPaths ?? [] {
                     guard path.hasPrefix("/") else { throw SandboxError(.invalidSpec, "linux.readonlyPaths: \(path) is not absolute") }
                     var m = csb_mount()
@@ -249,6 +240,16 @@ struct PlanBuilder {
                     mountDescriptions.append("read-only path \(path)")
                 }
 
+                for path in linux.maskedPaths ?? [] {
+                    guard path.hasPrefix("/") else { throw SandboxError(.invalidSpec, "linux.maskedPaths: \(path) is not absolute") }
+                    var m = csb_mount()
+                    m.kind = UInt32(CSB_MOUNT_MASK.rawValue)
+                    m.flags = UInt32(CSB_MF_AFTER_PIVOT.rawValue | CSB_MF_OPTIONAL.rawValue)
+                    m.target = arena.string(String(path.drop { $0 == "/" }))
+                    m.source_slot = -1
+                    mounts.append(m)
+                    mountDescriptions.append("masked path \(path)")
+                }
                 // sysctls, written through the container's /proc.
                 let sysctls = (linux.sysctl ?? [:]).sorted { $0.key < $1.key }
                 for (key, _) in sysctls {

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// The container's cgroup in every hierarchy the host mounts (v1 controllers, named v1
@@ -16,6 +17,9 @@ struct Cgroups: Codable, Sendable, Equatable {
         var path: String
         /// Directories this runtime created (leaf first), removed again on delete.
         var created: [String]
+        /// Parents that belong to the runtime (the default `/caisson`): removed on delete
+        /// when no other container is left in them.
+        var ownedParents: [String] = []
     }
 
     /// The container's directories, one per hierarchy.
@@ -29,8 +33,18 @@ struct Cgroups: Codable, Sendable, Equatable {
         var isV2: Bool
     }
 
-    /// The cgroup hierarchies mounted on the host.
+    /// The cgroup hierarchies mounted on the host, read once per process (they do not
+    /// change under a running runtime, and parsing mountinfo costs more than a start).
     static func hierarchies() throws(Errno) -> [Hierarchy] {
+        if let cached = hierarchyCache.withLock({ $0 }) { return cached }
+        let read = try readHierarchies()
+        hierarchyCache.withLock { $0 = read }
+        return read
+    }
+
+    private static let hierarchyCache = Mutex<[Hierarchy]?>(nil)
+
+    private static func readHierarchies() throws(Errno) -> [Hierarchy] {
         let text = String(decoding: try readFile("/proc/self/mountinfo"), as: UTF8.self)
         var out: [Hierarchy] = []
         var seen = Set<String>()
@@ -74,7 +88,7 @@ struct Cgroups: Codable, Sendable, Equatable {
     /// - Parameter cgroupsPath: absolute (from each hierarchy's root) or relative (to this
     ///   process's own cgroup), as runc reads `linux.cgroupsPath`.
     /// - Throws: ``SandboxError`` naming the directory that could not be created.
-    static func create(cgroupsPath: String) throws(SandboxError) -> Cgroups {
+    static func create(cgroupsPath: String, ownedPrefix: String? = nil) throws(SandboxError) -> Cgroups {
         let hierarchies: [Hierarchy]
         let own: [String: String]
         do {
@@ -99,28 +113,48 @@ struct Cgroups: Codable, Sendable, Equatable {
                 }
                 let relative = (base + "/" + cgroupsPath).split(separator: "/").joined(separator: "/")
                 let path = hierarchy.mountPoint + "/" + relative
-                var created: [String] = []
-                var current = hierarchy.mountPoint
-                for component in relative.split(separator: "/") {
-                    current += "/" + component
-                    if mkdir(current, 0o755) == 0 {
-                        created.insert(current, at: 0)
-                        if hierarchy.controllers.split(separator: ",").contains("cpuset") {
-                            try inheritCpuset(current)
-                        }
-                    } else if Glibc.errno != EEXIST {
-                        let error = Errno(rawValue: Glibc.errno)
-                        result.directories.append(Directory(controllers: hierarchy.controllers, path: path, created: created))
-                        throw SandboxError(.system, "cgroups: creating \(current)", errno: error)
-                    }
+                let created = try makeDirectories(root: hierarchy.mountPoint, relative: relative,
+                                                  cpuset: hierarchy.controllers.split(separator: ",").contains("cpuset"),
+                                                  partial: { result.directories.append(Directory(controllers: hierarchy.controllers, path: path, created: $0)) })
+                var directory = Directory(controllers: hierarchy.controllers, path: path, created: created)
+                if let ownedPrefix {
+                    directory.ownedParents = [hierarchy.mountPoint + "/" + ownedPrefix.split(separator: "/").joined(separator: "/")]
                 }
-                result.directories.append(Directory(controllers: hierarchy.controllers, path: path, created: created))
+                result.directories.append(directory)
             }
         } catch {
             result.remove()
             throw error
         }
         return result
+    }
+
+    /// mkdir -p of `relative` under `root`; returns what it created (leaf first). A parent
+    /// that vanishes meanwhile (a sibling's delete removed it) is made again.
+    private static func makeDirectories(root: String, relative: String, cpuset: Bool,
+                                        partial: ([String]) -> Void) throws(SandboxError) -> [String] {
+        var attempt = 0
+        while true {
+            var created: [String] = []
+            var current = root
+            var vanished = false
+            for component in relative.split(separator: "/") {
+                current += "/" + component
+                if mkdir(current, 0o755) == 0 {
+                    created.insert(current, at: 0)
+                    if cpuset { try inheritCpuset(current) }
+                } else if Glibc.errno == ENOENT && attempt < 10 {
+                    vanished = true
+                    break
+                } else if Glibc.errno != EEXIST {
+                    let error = Errno(rawValue: Glibc.errno)
+                    partial(created)
+                    throw SandboxError(.system, "cgroups: creating \(current)", errno: error)
+                }
+            }
+            if !vanished { return created }
+            attempt += 1
+        }
     }
 
     /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and refuses tasks
@@ -183,6 +217,9 @@ struct Cgroups: Codable, Sendable, Equatable {
                     usleep(1000)
                 }
             }
+            // The runtime's own parent goes when it is empty; a sibling still inside keeps
+            // it (EBUSY), and the last container out removes it.
+            for parent in directory.ownedParents { rmdir(parent) }
         }
         return left
     }

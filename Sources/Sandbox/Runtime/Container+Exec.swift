@@ -95,6 +95,8 @@ extension Container {
             _ = killAndReap(spawned)
             throw error
         }
-        return ExecProcess(pid: spawned.pid, pidfd: spawned.pidfd, io: prepared.io)
+        let pidfd = spawned.pidfd
+        spawned.pidfd = -1  // the ExecProcess owns it now
+        return ExecProcess(pid: spawned.pid, pidfd: pidfd, io: prepared.io)
     }
 }

@@ -110,7 +110,7 @@ public final class Container: Sendable {
     ///   - all: send it to every process of the container's cgroup (runc's `kill --all`).
     /// - Throws: ``SandboxError`` `invalidState` if the container is stopped.
     public func kill(_ signal: Signal = .term, all: Bool = false) throws {
-        guard let pidfd = openPidfd(), isAlive() else {
+        guard isAlive(), let pidfd = openPidfd() else {
             throw SandboxError(.invalidState, "container \"\(id)\" is not running: cannot send \(signal.name)")
         }
         defer { close(pidfd) }
@@ -187,6 +187,7 @@ public final class Container: Sendable {
         if let spawned {
             spawned.releasePlan()
             close(spawned.pidfd)
+            spawned.pidfd = -1
         }
         if let cgroups = record.cgroups {
             // Processes outside a pid namespace may outlive the init: kill them too.

@@ -105,7 +105,12 @@ public final class Runtime: Sendable {
         cleanup.add { close(fifo) }
 
         let linux = spec.linux ?? RuntimeSpec.Linux()
-        let cgroups = try Cgroups.create(cgroupsPath: linux.cgroupsPath ?? "/caisson/\(id)")
+        let cgroups: Cgroups
+        if let path = linux.cgroupsPath {
+            cgroups = try Cgroups.create(cgroupsPath: path)
+        } else {
+            cgroups = try Cgroups.create(cgroupsPath: "/caisson/\(id)", ownedPrefix: "/caisson")
+        }
         cleanup.add { cgroups.remove() }
 
         let prepared = try options.stdio.prepare()
@@ -124,12 +129,15 @@ public final class Runtime: Sendable {
             containerID: id, builder: builder, stdio: prepared.childFDs, extraFiles: options.stdio.extraFiles,
             fifo: fifo, setup: setup)
         var io = prepared.io
-        if let master = spawned.ptyMaster { io.terminal = Terminal(fd: master) }
+        if let master = spawned.ptyMaster {
+            io.terminal = Terminal(fd: master)  // the Terminal owns it now
+            spawned.ptyMaster = nil
+        }
 
         let record = ContainerRecord(
             id: id, bundle: bundlePath, rootfs: rootfs, pid: spawned.pid,
             pidStartTime: ProcStat.stat(spawned.pid)?.startTime ?? 0,
-            created: ISO8601DateFormatter().string(from: Date()), cgroups: cgroups, spec: spec)
+            created: rfc3339Now(), cgroups: cgroups, spec: spec)
         do {
             try record.save(stateRoot: stateRoot)
         } catch {
@@ -231,6 +239,21 @@ func killAndReap(_ spawned: SpawnedProcess) -> Bool {
     var code: Int32 = 0, signal: Int32 = 0
     let reaped = csb_pidfd_reap(spawned.pidfd, 0, &code, &signal)
     close(spawned.pidfd)
+    spawned.pidfd = -1
     spawned.releasePlan()
     return reaped == 1
+}
+
+/// The current UTC time as RFC 3339 ("2026-11-26T23:40:01.123456789Z"), without a
+/// formatter object per call.
+func rfc3339Now() -> String {
+    var now = timespec()
+    clock_gettime(CLOCK_REALTIME, &now)
+    var parts = tm()
+    var seconds = now.tv_sec
+    gmtime_r(&seconds, &parts)
+    func two(_ v: Int32) -> String { v < 10 ? "0\(v)" : "\(v)" }
+    let nanos = String(now.tv_nsec)
+    let padded = String(repeating: "0", count: 9 - nanos.count) + nanos
+    return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday))T\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec)).\(padded)Z"
 }

@@ -25,6 +25,18 @@ final class SpawnedProcess: @unchecked Sendable {
         self.plan = plan
     }
 
+    deinit {
+        // The handle is gone: close what it owned. The plan memory stays mapped unless the
+        // child is known to have exec'd or died (it may still be reading it).
+        if sync >= 0 {
+            Reactor.shared.forget(sync)
+            close(sync)
+        }
+        if pidfd >= 0 { close(pidfd) }
+        if let ptyMaster { close(ptyMaster) }
+        if let seccompListener { close(seccompListener) }
+    }
+
     /// Waits until the child has exec'd (sync socket EOF) and frees its plan.
     /// - Throws: ``SandboxError`` with the step the child reported, if execve failed.
     func waitForExec(containerID: String) async throws {
@@ -105,10 +117,7 @@ enum Spawner {
             _ = csb_pidfd_send_signal(process.pidfd, SIGKILL)
             var code: Int32 = 0, signal: Int32 = 0
             _ = csb_pidfd_reap(process.pidfd, 0, &code, &signal)
-            close(process.pidfd)
-            if let pty = process.ptyMaster { close(pty) }
-            if let listener = process.seccompListener { close(listener) }
-            process.releasePlan()
+            process.releasePlan()  // the child is dead: its plan can go
             throw error
         }
         return process

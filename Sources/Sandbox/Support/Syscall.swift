@@ -62,9 +62,11 @@ func pathExists(_ path: String) -> Bool {
     return lstat(path, &st) == 0
 }
 
-/// Writes `data` to `path` atomically: a temporary file in the same directory, fsync,
-/// rename. Readers see the old or the new contents, never a torn file.
-func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644) throws(Errno) {
+/// Writes `data` to `path` atomically: a temporary file in the same directory, then
+/// rename. Readers see the old or the new contents, never a torn file. `durable` adds an
+/// fsync before the rename; container state does without it (it lives on /run, and it
+/// describes processes that do not survive a crash anyway).
+func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644, durable: Bool = false) throws(Errno) {
     let temporary = path + ".tmp-\(getpid())"
     let fd = try syscall { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
     do throws(Errno) {
@@ -77,7 +79,7 @@ func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644) 
             }
             offset += n
         }
-        try syscall { fsync(fd) }
+        if durable { try syscall { fsync(fd) } }
         close(fd)
         try syscall { rename(temporary, path) }
     } catch {

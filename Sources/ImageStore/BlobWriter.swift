@@ -1,0 +1,150 @@
+import Foundation
+import OCISpec
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A resumable ingest of one blob into the store, made by ``ImageStore/openIngest(digest:size:)``.
+///
+/// Bytes are hashed as they are written to `ingest/<alg>-<hex>`. If the process dies or
+/// ``close()`` is called before ``commit()``, the partial file stays; the next
+/// ``ImageStore/openIngest(digest:size:)`` for the same digest reopens it and reports its
+/// ``offset`` so a download can resume (e.g. with an HTTP `Range` request).
+///
+/// While open, the writer holds an exclusive lock on the digest (another process or task
+/// ingesting the same digest waits) and the store's shared lock (garbage collection waits).
+public final class BlobWriter: Sendable {
+    /// The expected digest of the whole blob.
+    public let digest: Digest
+    /// The expected size of the whole blob.
+    public let size: Int64
+    /// True when the blob was already committed when the writer was opened; then
+    /// ``offset`` equals ``size``, writes are refused and ``commit()`` returns at once.
+    public let alreadyExists: Bool
+
+    // Only touched under `state`'s lock; Digest.Hasher is a plain value type.
+    private struct State: @unchecked Sendable {
+        var fd: Int32
+        var hasher: Digest.Hasher
+        var offset: Int64
+        var finished: Bool
+    }
+
+    private let state: Mutex<State>
+    private let partialPath: String
+    private let blobPath: String
+    private let ingestLock: StoreLock?
+    private let storeLock: StoreLock?
+
+    init(
+        digest: Digest, size: Int64, partialPath: String, blobPath: String, fd: Int32, hasher: Digest.Hasher,
+        offset: Int64, alreadyExists: Bool, ingestLock: StoreLock?, storeLock: StoreLock?
+    ) {
+        self.digest = digest
+        self.size = size
+        self.alreadyExists = alreadyExists
+        self.partialPath = partialPath
+        self.blobPath = blobPath
+        self.ingestLock = ingestLock
+        self.storeLock = storeLock
+        self.state = Mutex(State(fd: fd, hasher: hasher, offset: offset, finished: alreadyExists))
+    }
+
+    /// How many bytes the blob has so far: where the next ``write(_:)`` continues.
+    public var offset: Int64 { state.withLock { $0.offset } }
+
+    /// Appends bytes to the blob, hashing them.
+    /// - Parameter bytes: the next bytes, starting at ``offset``.
+    /// - Throws: ``ImageStoreError`` `sizeMismatch` (and the partial is deleted) if the
+    ///   bytes go past the expected size; `io` if the write fails; `notFound` if the
+    ///   writer is already committed or closed.
+    public func write(_ bytes: some DataProtocol) throws {
+        try state.withLock { state in
+            guard !state.finished else {
+                throw ImageStoreError(.notFound, "ingest of \(digest) is already committed or closed")
+            }
+            let newOffset = state.offset + Int64(bytes.count)
+            if newOffset > size {
+                discard(&state)
+                throw ImageStoreError(
+                    .sizeMismatch,
+                    "ingest of \(digest): received at least \(newOffset) bytes, expected \(size); nothing committed")
+            }
+            for region in bytes.regions {
+                try region.withUnsafeBytes { buffer in
+                    try Sys.writeAll(state.fd, buffer, partialPath)
+                    state.hasher.update(buffer)
+                }
+            }
+            state.offset = newOffset
+        }
+    }
+
+    /// Verifies size and digest, makes the blob durable (fsync) and moves it into
+    /// `blobs/` with an atomic rename. On a mismatch the partial file is deleted and
+    /// nothing is committed.
+    /// - Returns: the committed blob's digest and size as a descriptor of `mediaType`.
+    /// - Throws: ``ImageStoreError`` `sizeMismatch` or `digestMismatch` naming both values;
+    ///   `io` if syncing or renaming fails.
+    @discardableResult
+    public func commit(mediaType: MediaType = "application/octet-stream") throws -> Descriptor {
+        let descriptor = Descriptor(mediaType: mediaType, digest: digest, size: size)
+        if alreadyExists { return descriptor }
+        try state.withLock { state in
+            guard !state.finished else {
+                throw ImageStoreError(.notFound, "ingest of \(digest) is already committed or closed")
+            }
+            guard state.offset == size else {
+                let found = state.offset
+                discard(&state)
+                throw ImageStoreError(
+                    .sizeMismatch, "ingest of \(digest): received \(found) bytes, expected \(size); nothing committed")
+            }
+            let actual = state.hasher.finalize()
+            guard actual == digest else {
+                discard(&state)
+                throw ImageStoreError(
+                    .digestMismatch, "ingest: expected \(digest), content hashes to \(actual); nothing committed")
+            }
+            try Sys.fsync(state.fd, partialPath)
+            Sys.close(state.fd)
+            state.finished = true
+            let directory = (blobPath as NSString).deletingLastPathComponent
+            try Sys.mkdirs(directory)
+            _ = chmod(partialPath, 0o644)
+            try Sys.rename(partialPath, blobPath)
+            try Sys.fsyncDirectory(directory)
+            ingestLock?.unlinkAndRelease()
+            storeLock?.release()
+        }
+        return descriptor
+    }
+
+    /// Stops writing but keeps the partial file so a later ingest resumes from ``offset``.
+    /// Releases the locks. Safe to call after ``commit()`` (does nothing then).
+    public func close() {
+        state.withLock { state in
+            guard !state.finished else { return }
+            Sys.close(state.fd)
+            state.finished = true
+            ingestLock?.release()
+            storeLock?.release()
+        }
+    }
+
+    /// Stops writing and deletes the partial file. Releases the locks.
+    public func abort() {
+        state.withLock { discard(&$0) }
+    }
+
+    private func discard(_ state: inout State) {
+        guard !state.finished else { return }
+        Sys.close(state.fd)
+        _ = unlink(partialPath)
+        state.finished = true
+        ingestLock?.unlinkAndRelease()
+        storeLock?.release()
+    }
+}

@@ -1,0 +1,30 @@
+import OCISpec
+
+/// What ``ImageStore/collectGarbage(dryRun:)`` removed, or would remove in a dry run.
+public struct GarbageCollectionReport: Sendable, Hashable {
+    /// Whether this was a dry run (nothing deleted).
+    public var dryRun: Bool
+    /// Unreachable blobs.
+    public var blobs: [Digest]
+    /// Snapshots (by chain ID) of no named image and no container.
+    public var snapshots: [Digest]
+    /// Stale partial ingests and temporary files (names under `ingest/` and `snapshots/`).
+    public var stale: [String]
+    /// Bytes freed (or that would be).
+    public var bytes: Int64
+
+    /// Creates a report.
+    /// - Parameters:
+    ///   - dryRun: whether nothing was deleted.
+    ///   - blobs: unreachable blobs.
+    ///   - snapshots: unused snapshots.
+    ///   - stale: stale ingests and temporaries.
+    ///   - bytes: bytes reclaimed.
+    public init(dryRun: Bool, blobs: [Digest], snapshots: [Digest], stale: [String], bytes: Int64) {
+        self.dryRun = dryRun
+        self.blobs = blobs
+        self.snapshots = snapshots
+        self.stale = stale
+        self.bytes = bytes
+    }
+}
