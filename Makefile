@@ -5,7 +5,7 @@ DEB_PACKAGES := pkg-config libseccomp-dev libcap-dev libarchive-dev busybox-stat
 	runc crun skopeo umoci tini jq iproute2
 STAMP := .build/.deps-installed
 
-.PHONY: all deps build test demo bench clean
+.PHONY: all deps build test demo examples bench clean
 
 all: build
 
@@ -32,6 +32,11 @@ test: deps
 demo: deps
 	$(SWIFT) build --product caisson
 	@bash scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/caisson"
+
+# The programs under Examples/, built and run.
+examples: deps
+	$(SWIFT) build --product run-busybox
+	"$$($(SWIFT) build --show-bin-path)/run-busybox"
 
 bench: deps
 	@bash Benchmarks/compare.sh

@@ -82,6 +82,13 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // MARK: Examples (built and run by CI)
+        .executableTarget(
+            name: "run-busybox",
+            dependencies: ["Caisson"],
+            path: "Examples/RunBusybox",
+            swiftSettings: strict),
+
         // MARK: Test support and tests
         .target(
             name: "TestSupport",
@@ -97,7 +104,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "SandboxTests",
-            dependencies: ["Sandbox", "OCISpec", "TestSupport"],
+            dependencies: ["Sandbox", "OCISpec", "TestSupport", "_CSandbox", "CSeccomp"],
             swiftSettings: strict),
     ]
 )

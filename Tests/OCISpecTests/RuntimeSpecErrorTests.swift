@@ -112,22 +112,24 @@ struct RuntimeSpecErrorTests {
     }
 
     /// Foundation's JSONDecoder reports a number that does not fit its integer type
-    /// (negative for unsigned, too large, fractional) as invalid JSON without a coding
-    /// path, so these are rejected but the message cannot name the field.
+    /// (negative for unsigned, too large, fractional) without a coding path; OCIJSON finds
+    /// the field itself.
     @Test(
-        "numbers out of range for their field are rejected",
+        "numbers out of range for their field are rejected, naming the field",
         arguments: [
-            #"{"ociVersion":"1.2.0","linux":{"resources":{"cpu":{"shares":-1}}}}"#,
-            #"{"ociVersion":"1.2.0","linux":{"uidMappings":[{"containerID":0,"hostID":4294967296,"size":1}]}}"#,
-            #"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"oomScoreAdj":1.5}}"#,
-            #"{"ociVersion":"1.2.0","linux":{"resources":{"blockIO":{"weight":65536}}}}"#,
+            (#"{"ociVersion":"1.2.0","linux":{"resources":{"cpu":{"shares":-1}}}}"#, "linux.resources.cpu.shares"),
+            (#"{"ociVersion":"1.2.0","linux":{"uidMappings":[{"containerID":0,"hostID":4294967296,"size":1}]}}"#, "linux.uidMappings[0].hostID"),
+            (#"{"ociVersion":"1.2.0","process":{"cwd":"/","user":{"uid":0,"gid":0},"oomScoreAdj":1.5}}"#, "process.oomScoreAdj"),
+            (#"{"ociVersion":"1.2.0","linux":{"resources":{"blockIO":{"weight":65536}}}}"#, "linux.resources.blockIO.weight"),
         ]
     )
-    func outOfRange(json: String) throws {
+    func outOfRange(json: String, field: String) throws {
         let error = try #require(throws: OCISpecError.self) {
             try OCIJSON.decode(RuntimeSpec.self, from: Data(json.utf8))
         }
         #expect(error.code == .invalidDocument)
+        #expect(error.message.hasPrefix(field + ": "), "\(error.message)")
+        #expect(error.message.contains("out of range"))
     }
 
     @Test("not JSON at all")

@@ -42,11 +42,74 @@ public enum OCIJSON {
         do {
             return try decoder.decode(type, from: data)
         } catch let error as DecodingError {
+            if case .dataCorrupted(let context) = error, context.codingPath.isEmpty,
+               let located = locateUnrepresentableNumber(type, in: data) {
+                throw located
+            }
             throw describe(error, document: T.self)
         } catch let error as OCISpecError {
             throw error
         } catch {
             throw OCISpecError(.invalidDocument, "\(T.self): \(error)")
+        }
+    }
+
+    /// Foundation's JSONDecoder reports a number that does not fit its Swift type
+    /// (negative for unsigned, too large, fractional for an integer) as a document-level
+    /// error without a coding path. On that (rare, already failing) path, find the field:
+    /// zero the numbers of the document one by one until it decodes; the last one zeroed
+    /// is the culprit.
+    private static func locateUnrepresentableNumber<T: Decodable>(_ type: T.Type, in data: Data) -> OCISpecError? {
+        guard let root = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
+        var leaves: [(path: [JSONPathComponent], value: NSNumber)] = []
+        collectNumbers(root, path: [], into: &leaves)
+        var patched = root
+        for leaf in leaves {
+            patched = replacing(patched, at: leaf.path[...], with: NSNumber(value: 0))
+            guard let bytes = try? JSONSerialization.data(withJSONObject: patched, options: [.fragmentsAllowed]) else { return nil }
+            do {
+                _ = try JSONDecoder().decode(type, from: bytes)
+            } catch let error as DecodingError {
+                if case .dataCorrupted(let context) = error, context.codingPath.isEmpty { continue }
+            } catch {}
+            // This number was the last one that kept the document from decoding.
+            let path = leaf.path.map { component -> String in
+                switch component {
+                case .key(let key): return "." + key
+                case .index(let index): return "[\(index)]"
+                }
+            }.joined().drop { $0 == "." }
+            return OCISpecError(.invalidDocument, "\(path): \(leaf.value) is out of range for this field")
+        }
+        return nil
+    }
+
+    private enum JSONPathComponent {
+        case key(String)
+        case index(Int)
+    }
+
+    private static func collectNumbers(_ value: Any, path: [JSONPathComponent], into leaves: inout [(path: [JSONPathComponent], value: NSNumber)]) {
+        if let object = value as? [String: Any] {
+            for key in object.keys.sorted() { collectNumbers(object[key]!, path: path + [.key(key)], into: &leaves) }
+        } else if let array = value as? [Any] {
+            for (index, element) in array.enumerated() { collectNumbers(element, path: path + [.index(index)], into: &leaves) }
+        } else if let number = value as? NSNumber, !(value is Bool) {
+            leaves.append((path, number))
+        }
+    }
+
+    private static func replacing(_ value: Any, at path: ArraySlice<JSONPathComponent>, with replacement: Any) -> Any {
+        guard let first = path.first else { return replacement }
+        switch first {
+        case .key(let key):
+            guard var object = value as? [String: Any], let child = object[key] else { return value }
+            object[key] = replacing(child, at: path.dropFirst(), with: replacement)
+            return object
+        case .index(let index):
+            guard var array = value as? [Any], array.indices.contains(index) else { return value }
+            array[index] = replacing(array[index], at: path.dropFirst(), with: replacement)
+            return array
         }
     }
 

@@ -134,6 +134,19 @@ public final class Runtime: Sendable {
             spawned.ptyMaster = nil
         }
 
+        if let listener = spawned.seccompListener {
+            // runtime-spec seccomp notify: the listener fd goes to listenerPath with the
+            // container's process state; the runtime keeps no copy.
+            spawned.seccompListener = nil
+            defer { close(listener) }
+            do {
+                try Self.sendSeccompListener(listener, spec: spec, id: id, pid: spawned.pid, bundle: bundlePath)
+            } catch {
+                _ = killAndReap(spawned)
+                throw error
+            }
+        }
+
         let record = ContainerRecord(
             id: id, bundle: bundlePath, rootfs: rootfs, pid: spawned.pid,
             pidStartTime: ProcStat.stat(spawned.pid)?.startTime ?? 0,
@@ -183,6 +196,37 @@ public final class Runtime: Sendable {
         }
     }
 
+    /// Creates a container from a spec, hands it to `body`, and deletes it (killing it if
+    /// needed) when `body` returns or throws.
+    /// - Parameters:
+    ///   - id: the container id.
+    ///   - spec: the runtime spec.
+    ///   - bundle: the bundle directory (base of relative paths).
+    ///   - options: stdio and pivot options.
+    ///   - body: works with the created container.
+    /// - Returns: what `body` returns.
+    public func withContainer<R: Sendable>(
+        id: String, spec: RuntimeSpec, bundle: String, options: CreateOptions = CreateOptions(),
+        isolation: isolated (any Actor)? = #isolation,
+        _ body: (Container) async throws -> R
+    ) async throws -> R {
+        let container = try await create(id: id, spec: spec, bundle: bundle, options: options)
+        return try await Self.scoped(container, body)
+    }
+
+    private static func scoped<R: Sendable>(
+        _ container: Container, isolation: isolated (any Actor)? = #isolation, _ body: (Container) async throws -> R
+    ) async throws -> R {
+        do {
+            let result = try await body(container)
+            try await container.delete(force: true)
+            return result
+        } catch {
+            try? await container.delete(force: true)
+            throw error
+        }
+    }
+
     /// Creates a container, hands it to `body`, and deletes it (killing it if needed)
     /// when `body` returns or throws.
     /// - Parameters:
@@ -193,16 +237,38 @@ public final class Runtime: Sendable {
     /// - Returns: what `body` returns.
     public func withContainer<R: Sendable>(
         id: String, bundle: String, options: CreateOptions = CreateOptions(),
+        isolation: isolated (any Actor)? = #isolation,
         _ body: (Container) async throws -> R
     ) async throws -> R {
         let container = try await create(id: id, bundle: bundle, options: options)
-        do {
-            let result = try await body(container)
-            try await container.delete(force: true)
-            return result
-        } catch {
-            try? await container.delete(force: true)
-            throw error
+        return try await Self.scoped(container, body)
+    }
+
+    /// The `ContainerProcessState` document of runtime-spec config-linux.md#seccomp.
+    struct SeccompProcessState: Codable {
+        var ociVersion: String
+        var fds: [String]
+        var pid: Int32
+        var metadata: String?
+        var state: ContainerState
+    }
+
+    private static func sendSeccompListener(_ fd: Int32, spec: RuntimeSpec, id: String, pid: Int32, bundle: String) throws(SandboxError) {
+        guard let path = spec.linux?.seccomp?.listenerPath, !path.isEmpty else {
+            throw SandboxError(.invalidSpec, "linux.seccomp.listenerPath: SCMP_ACT_NOTIFY needs a listener socket")
+        }
+        let state = SeccompProcessState(
+            ociVersion: spec.ociVersion, fds: ["seccompFd"], pid: pid, metadata: spec.linux?.seccomp?.listenerMetadata,
+            state: ContainerState(ociVersion: spec.ociVersion, id: id, status: .creating, pid: pid, bundle: bundle,
+                                  annotations: spec.annotations))
+        let data: Data
+        do { data = try OCIJSON.encode(state) } catch {
+            throw SandboxError(.system, "seccomp: encoding the process state for \(path): \(error)")
+        }
+        let r = data.withUnsafeBytes { csb_send_fd_to_path(path, $0.baseAddress!, $0.count, fd) }
+        if r < 0 {
+            throw SandboxError(.setupFailed, "container \"\(id)\": sending the seccomp listener to linux.seccomp.listenerPath \(path)",
+                               errno: Errno(rawValue: -r))
         }
     }
 

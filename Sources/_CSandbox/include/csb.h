@@ -245,6 +245,10 @@ int csb_open_path(const char *path);
 /// memfd_create(name, MFD_CLOEXEC). Why C: GNU-only, hidden from Swift. - Returns: fd or -errno.
 int csb_memfd(const char *name);
 
+/// Connects to the unix socket at `path` and sends `data` with `fd` attached (SCM_RIGHTS):
+/// the seccomp listener and console socket protocols. Why C: sockaddr_un and cmsg layout.
+/// - Returns: 0 or -errno.
+int csb_send_fd_to_path(const char *path, const void *data, size_t length, int fd);
 /// pipe2(fds, O_CLOEXEC). Why C: GNU-only, hidden from Swift. - Returns: 0 or -errno.
 int csb_pipe(int fds[_Nonnull 2]);
 /// epoll_create1(EPOLL_CLOEXEC). Why C: <sys/epoll.h> is not in Swift's Glibc module.
