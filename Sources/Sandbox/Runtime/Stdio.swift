@@ -214,6 +214,19 @@ public final class Terminal: Sendable {
     init(fd: Int32) { fileDescriptor = fd }
     deinit { close(fileDescriptor) }
 
+    /// Hands the pty master to another process over a unix socket, as runc's
+    /// `--console-socket` protocol does: one message carrying the fd (SCM_RIGHTS) with the
+    /// name "/dev/ptmx" as data. This object keeps its own copy open.
+    /// - Parameter path: the listening unix socket (e.g. from containerd or podman).
+    /// - Throws: ``SandboxError`` naming the socket if it cannot be reached.
+    public func send(toConsoleSocket path: String) throws {
+        let name = Array("/dev/ptmx".utf8)
+        let r = name.withUnsafeBytes { csb_send_fd_to_path(path, $0.baseAddress!, $0.count, fileDescriptor) }
+        if r < 0 {
+            throw SandboxError(.system, "console socket \(path): sending the pty master", errno: Errno(rawValue: -r))
+        }
+    }
+
     /// Changes the terminal's window size (the container gets SIGWINCH).
     /// - Throws: `Errno` if the ioctl fails.
     public func resize(rows: UInt16, columns: UInt16) throws {
