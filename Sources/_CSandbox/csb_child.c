@@ -401,13 +401,17 @@ static void c_console(const struct csb_plan *p, int rootfd) {
         struct winsize ws = {.ws_row = p->console_rows, .ws_col = p->console_cols};
         CSB_SYS3(SYS_ioctl, peer, TIOCSWINSZ, &ws);
     }
-    long target = c_make_in_root(rootfd, "dev/console", 0666, 1, 1);
-    if (target < 0) c_fail(p, CSB_STEP_CONSOLE, target, 3);
-    long tree = CSB_SYS3(SYS_open_tree, peer, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
-    if (tree < 0) c_fail(p, CSB_STEP_CONSOLE, tree, 4);
-    TRY(CSB_STEP_CONSOLE, 5, c_move_to((int)tree, (int)target));
-    CSB_SYS1(SYS_close, tree);
-    CSB_SYS1(SYS_close, target);
+    if (p->rootfs) {
+        // A new container: its /dev/console is this pty, bound by fd. (A process exec'd
+        // into a running container gets a pty of its own and leaves /dev/console alone.)
+        long target = c_make_in_root(rootfd, "dev/console", 0666, 1, 1);
+        if (target < 0) c_fail(p, CSB_STEP_CONSOLE, target, 3);
+        long tree = CSB_SYS3(SYS_open_tree, peer, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH);
+        if (tree < 0) c_fail(p, CSB_STEP_CONSOLE, tree, 4);
+        TRY(CSB_STEP_CONSOLE, 5, c_move_to((int)tree, (int)target));
+        CSB_SYS1(SYS_close, tree);
+        CSB_SYS1(SYS_close, target);
+    }
     c_send(p->sync_slot, CSB_MSG_PTY, 0, 0, -1, (int)ptmx);
     CSB_SYS1(SYS_close, ptmx);
     TRY(CSB_STEP_SETSID, 0, CSB_SYS0(SYS_setsid));
@@ -623,6 +627,13 @@ static int c_finish(const struct csb_plan *p) {
     if (p->hostname) TRY(CSB_STEP_HOSTNAME, -1, CSB_SYS2(SYS_sethostname, p->hostname, c_strlen(p->hostname)));
     if (p->domainname) TRY(CSB_STEP_DOMAINNAME, -1, CSB_SYS2(SYS_setdomainname, p->domainname, c_strlen(p->domainname)));
     if (p->rootfs) c_setup_rootfs(p);
+    if (p->console && !p->rootfs) {
+        // exec with a terminal: the pty comes from the container's own devpts instance.
+        long root = CSB_SYS4(SYS_openat, AT_FDCWD, "/", O_PATH | O_DIRECTORY | O_CLOEXEC, 0);
+        if (root < 0) c_fail(p, CSB_STEP_CONSOLE, root, -1);
+        c_console(p, (int)root);
+        CSB_SYS1(SYS_close, root);
+    }
 
     for (uint32_t i = 0; i < p->rlimit_count; i++) {
         struct { uint64_t cur, max; } lim = {p->rlimits[i].soft, p->rlimits[i].hard};

@@ -33,6 +33,33 @@ struct ExecAndSignalTests {
         }
     }
 
+    @Test("exec with a terminal gets a pty of the container's devpts")
+    func execTerminal() async throws {
+        try await withSandbox { env in
+            let bundle = try env.bundle("ttybox", ["/bin/sleep", "1000"])
+            let container = try await env.runtime.create(id: "ttybox", bundle: bundle.path)
+            try await container.start()
+            var process = RuntimeSpec.runcDefault().process!
+            process.terminal = true
+            process.consoleSize = .init(height: 33, width: 99)
+            process.args = ["/bin/sh", "-c", "tty; stty size"]
+            let shell = try await container.exec(process)
+            let terminal = try #require(shell.io.terminal)
+            #expect(try await shell.wait() == .exited(0))
+            var output: [UInt8] = []
+            var buffer = [UInt8](repeating: 0, count: 4096)
+            fcntl(terminal.fileDescriptor, F_SETFL, O_NONBLOCK)
+            while true {
+                let n = read(terminal.fileDescriptor, &buffer, buffer.count)
+                if n <= 0 { break }
+                output += buffer[0..<n]
+            }
+            let text = String(decoding: output, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+            #expect(text == "/dev/pts/0\n33 99\n", "\(text)")
+            try await container.delete(force: true)
+        }
+    }
+
     @Test("kill delivers one signal; wait reports it; kill --all reaches every process")
     func kill() async throws {
         try await withSandbox { env in

@@ -286,11 +286,7 @@ struct PlanBuilder {
             let pathValue = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
             plan.path_env = arena.string(pathValue)
             if process.terminal ?? false {
-                if case .create = mode {
-                    plan.console = 1
-                } else {
-                    throw SandboxError(.unsupported, "process.terminal: exec with a terminal needs a console socket")
-                }
+                plan.console = 1
                 plan.console_rows = UInt16(clamping: process.consoleSize?.height ?? 0)
                 plan.console_cols = UInt16(clamping: process.consoleSize?.width ?? 0)
             }

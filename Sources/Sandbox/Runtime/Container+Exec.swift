@@ -97,6 +97,11 @@ extension Container {
         }
         let pidfd = spawned.pidfd
         spawned.pidfd = -1  // the ExecProcess owns it now
-        return ExecProcess(pid: spawned.pid, pidfd: pidfd, io: prepared.io)
+        var io = prepared.io
+        if let master = spawned.ptyMaster {
+            io.terminal = Terminal(fd: master)
+            spawned.ptyMaster = nil
+        }
+        return ExecProcess(pid: spawned.pid, pidfd: pidfd, io: io)
     }
 }
