@@ -49,7 +49,7 @@ struct CaissonBench {
             guard let dir = options.positional.first else { throw Failure("bundles: give a directory") }
             let bundles = try BenchBundles.make(in: dir)
             note("bundles in \(bundles.directory): true-netns, true-nonet, sleep (rootfs shared)")
-        case "sequential", "concurrent", "bighost", "density", "all", "leakcheck":
+        case "sequential", "concurrent", "bighost", "density", "all", "leakcheck", "phases":
             try await withCaisson(options) { bench in
                 switch options.command {
                 case "sequential": try await bench.sequential()
@@ -57,6 +57,9 @@ struct CaissonBench {
                 case "bighost": try await bench.bigHost()
                 case "density": try await bench.density()
                 case "leakcheck": try await bench.cgroupParentLeak()
+                case "phases":
+                    try await bench.phases(bundle: bench.bundles.trueNetns, tag: "netns")
+                    try await bench.phases(bundle: bench.bundles.trueNoNetns, tag: "nonet")
                 default:
                     try await bench.sequential()
                     try await bench.concurrent()
@@ -128,6 +131,25 @@ struct CaissonMeasurements: Sendable {
         } catch {
             try? await container.delete(force: true)
             throw error
+        }
+    }
+
+    /// Where a lifecycle's time goes: median milliseconds of create, start, wait, delete.
+    func phases(bundle: String, tag: String) async throws {
+        var samples: [[Double]] = [[], [], [], []]
+        for i in 0..<(options.warmup + options.runs) {
+            let id = "cbench-ph-\(i)"
+            var t = now()
+            let container = try await runtime.create(id: id, bundle: bundle, options: Self.quiet)
+            var marks = [now() - t]
+            t = now(); try await container.start(); marks.append(now() - t)
+            t = now(); _ = try await container.wait(); marks.append(now() - t)
+            t = now(); try await container.delete(); marks.append(now() - t)
+            if i >= options.warmup { for k in 0..<4 { samples[k].append(marks[k] * 1000) } }
+        }
+        for (k, name) in ["create", "start", "wait", "delete"].enumerated() {
+            let sorted = samples[k].sorted()
+            print("caisson.phase.\(tag).\(name)_median_ms", String(format: "%.3f", sorted[sorted.count / 2]))
         }
     }
 
@@ -523,7 +545,7 @@ struct Options: Sendable {
 
     static let usage = """
         usage: caisson-bench COMMAND [options]
-          bundles DIR | sequential | concurrent | bighost | density | all
+          bundles DIR | sequential | phases | concurrent | bighost | density | all
           cmd-sequential | cmd-concurrent | cmd-density  --label L [--start CMD... --] -- CMD...
         options:
           --bundles DIR     bundles made by `caisson-bench bundles` (default: made in a temp dir)
