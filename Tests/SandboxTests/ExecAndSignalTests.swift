@@ -46,15 +46,7 @@ struct ExecAndSignalTests {
             let shell = try await container.exec(process)
             let terminal = try #require(shell.io.terminal)
             #expect(try await shell.wait() == .exited(0))
-            var output: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            fcntl(terminal.fileDescriptor, F_SETFL, O_NONBLOCK)
-            while true {
-                let n = read(terminal.fileDescriptor, &buffer, buffer.count)
-                if n <= 0 { break }
-                output += buffer[0..<n]
-            }
-            let text = String(decoding: output, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+            let text = readTerminal(terminal)
             #expect(text == "/dev/pts/0\n33 99\n", "\(text)")
             try await container.delete(force: true)
         }

@@ -133,3 +133,17 @@ actor SandboxTestLock {
         }
     }
 }
+
+/// Everything a terminal's master has buffered (the process has exited), with the
+/// terminal's carriage returns removed.
+func readTerminal(_ terminal: Terminal) -> String {
+    var output: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    _ = fcntl(terminal.fileDescriptor, F_SETFL, O_NONBLOCK)
+    while true {
+        let n = read(terminal.fileDescriptor, &buffer, buffer.count)
+        if n <= 0 { break }
+        output += buffer[0..<n]
+    }
+    return String(decoding: output, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+}

@@ -139,15 +139,7 @@ struct SecurityTests {
             let terminal = try #require(container.io.terminal)
             try await container.start()
             #expect(try await container.wait() == .exited(0))
-            var output: [UInt8] = []
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            fcntl(terminal.fileDescriptor, F_SETFL, O_NONBLOCK)
-            while true {
-                let n = read(terminal.fileDescriptor, &buffer, buffer.count)
-                if n <= 0 { break }
-                output += buffer[0..<n]
-            }
-            let text = String(decoding: output, as: UTF8.self).replacingOccurrences(of: "\r", with: "")
+            let text = readTerminal(terminal)
             #expect(text == "88\n/dev/pts/0\n1\n", "console output: \(text)")
             try await container.delete()
         }
