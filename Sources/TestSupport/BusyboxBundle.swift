@@ -15,7 +15,7 @@ public struct BusyboxBundle: Sendable {
     public static let applets = [
         "sh", "true", "false", "echo", "cat", "ls", "sleep", "id", "hostname", "mount", "ps", "grep",
         "env", "pwd", "readlink", "stat", "test", "touch", "mkdir", "rm", "wc", "head", "kill", "umask",
-        "ulimit", "nproc", "cut", "tr", "find", "domainname", "uname", "dd", "ln", "chmod", "sync", "stty", "tty", "awk",
+        "ulimit", "nproc", "cut", "tr", "find", "domainname", "uname", "dd", "ln", "chmod", "sync", "stty", "tty", "awk", "mknod",
     ]
 
     /// Builds a bundle in `directory` (which must exist and be empty).

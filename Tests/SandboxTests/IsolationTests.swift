@@ -250,3 +250,54 @@ func chownTree(_ path: String, uid: uid_t, gid: gid_t) throws {
     guard let walker = FileManager.default.enumerator(atPath: path) else { return }
     for case let relative as String in walker { lchown(path + "/" + relative, uid, gid) }
 }
+
+@Suite("Resources", .serialized, .timeLimit(.minutes(2)))
+struct ResourceTests {
+    @Test("memory, pids and cpu limits land in the container's cgroup")
+    func limits() async throws {
+        try await withSandbox { env in
+            let r = try await env.sh("""
+                cat /sys/fs/cgroup/memory/memory.limit_in_bytes /sys/fs/cgroup/pids/pids.max
+                cat /sys/fs/cgroup/cpu/cpu.shares /sys/fs/cgroup/cpu/cpu.cfs_quota_us /sys/fs/cgroup/cpu/cpu.cfs_period_us
+                """) { spec in
+                spec.linux?.resources = .init(
+                    memory: .init(limit: 64 << 20), cpu: .init(shares: 512, quota: 50000, period: 100000),
+                    pids: .init(limit: 42))
+            }
+            #expect(r.status == .exited(0), "\(r.stderr)")
+            #expect(r.stdout == "\(64 << 20)\n42\n512\n50000\n100000\n")
+        }
+    }
+
+    @Test("the pids limit is enforced")
+    func pidsEnforced() async throws {
+        try await withSandbox { env in
+            let r = try await env.sh("for i in 1 2 3 4 5 6; do sleep 5 & done") { spec in
+                spec.linux?.resources = .init(pids: .init(limit: 3))
+            }
+            #expect((r.stdout + r.stderr).contains("can't fork"), "\(r.stdout) \(r.stderr)")
+        }
+    }
+
+    @Test("device rules: a node outside the allow list cannot be opened, even by root with CAP_MKNOD")
+    func devices() async throws {
+        try await withSandbox { env in
+            let r = try await env.sh("mknod /dev/testkmsg c 1 11 && echo made; head -c1 /dev/testkmsg >/dev/null 2>&1 || echo denied; head -c1 /dev/zero >/dev/null && echo zero-ok") { spec in
+                for set in [\RuntimeSpec.Process.Capabilities.bounding, \.effective, \.permitted] {
+                    spec.process?.capabilities?[keyPath: set]?.append("CAP_MKNOD")
+                }
+            }
+            #expect(r.stdout == "made\ndenied\nzero-ok\n", "\(r.stdout) \(r.stderr)")
+        }
+    }
+
+    @Test("unsupported fields are refused by name")
+    func unsupported() async throws {
+        try await withSandbox { env in
+            let bundle = try env.bundle("rdt", ["/bin/true"]) { $0.linux?.intelRdt = .init(closID: "x") }
+            await #expect { _ = try await env.runtime.create(id: "rdt", bundle: bundle.path) } throws: {
+                "\($0)".contains("linux.intelRdt")
+            }
+        }
+    }
+}

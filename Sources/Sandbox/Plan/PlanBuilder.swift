@@ -83,6 +83,7 @@ struct PlanBuilder {
         }
         var openedFDs: [Int32] = []
         do throws(SandboxError) {
+            try Self.refuseUnsupported(spec: spec, process: process)
             var plan = csb_plan()
             let stack = arena.reserve(stackSize)
 
@@ -375,6 +376,27 @@ struct PlanBuilder {
             for fd in openedFDs { close(fd) }
             arena.release()
             throw error
+        }
+    }
+
+    /// Fields Caisson cannot honour on this host are refused, naming the field; labels of
+    /// a security module the host does not run are ignored, as runc does.
+    static func refuseUnsupported(spec: RuntimeSpec, process: RuntimeSpec.Process) throws(SandboxError) {
+        if let profile = process.apparmorProfile, !profile.isEmpty, profile != "unconfined" {
+            throw SandboxError(.unsupported, "process.apparmorProfile: AppArmor profiles are not supported (\"\(profile)\")")
+        }
+        let selinux = pathExists("/sys/fs/selinux/enforce")
+        if selinux, process.selinuxLabel?.isEmpty == false || spec.linux?.mountLabel?.isEmpty == false {
+            throw SandboxError(.unsupported, "process.selinuxLabel / linux.mountLabel: SELinux labelling is not supported")
+        }
+        if spec.linux?.intelRdt != nil {
+            throw SandboxError(.unsupported, "linux.intelRdt: Intel RDT is not supported")
+        }
+        if spec.linux?.memoryPolicy != nil {
+            throw SandboxError(.unsupported, "linux.memoryPolicy: NUMA memory policies are not supported")
+        }
+        if let devices = spec.linux?.netDevices, !devices.isEmpty {
+            throw SandboxError(.unsupported, "linux.netDevices: moving network devices into the container is not supported yet")
         }
     }
 

@@ -112,6 +112,7 @@ public final class Runtime: Sendable {
             cgroups = try Cgroups.create(cgroupsPath: "/caisson/\(id)", ownedPrefix: "/caisson")
         }
         cleanup.add { cgroups.remove() }
+        try cgroups.apply(linux.resources, devices: linux.devices ?? [])
 
         let prepared = try options.stdio.prepare()
         cleanup.add { for fd in prepared.ownedChildFDs { close(fd) } }
