@@ -17,9 +17,6 @@ struct Cgroups: Codable, Sendable, Equatable {
         var path: String
         /// Directories this runtime created (leaf first), removed again on delete.
         var created: [String]
-        /// Parents that belong to the runtime (the default `/caisson`): removed on delete
-        /// when no other container is left in them.
-        var ownedParents: [String] = []
     }
 
     /// The container's directories, one per hierarchy.
@@ -88,7 +85,7 @@ struct Cgroups: Codable, Sendable, Equatable {
     /// - Parameter cgroupsPath: absolute (from each hierarchy's root) or relative (to this
     ///   process's own cgroup), as runc reads `linux.cgroupsPath`.
     /// - Throws: ``SandboxError`` naming the directory that could not be created.
-    static func create(cgroupsPath: String, ownedPrefix: String? = nil) throws(SandboxError) -> Cgroups {
+    static func create(cgroupsPath: String) throws(SandboxError) -> Cgroups {
         let hierarchies: [Hierarchy]
         let own: [String: String]
         do {
@@ -116,11 +113,7 @@ struct Cgroups: Codable, Sendable, Equatable {
                 let created = try makeDirectories(root: hierarchy.mountPoint, relative: relative,
                                                   cpuset: hierarchy.controllers.split(separator: ",").contains("cpuset"),
                                                   partial: { result.directories.append(Directory(controllers: hierarchy.controllers, path: path, created: $0)) })
-                var directory = Directory(controllers: hierarchy.controllers, path: path, created: created)
-                if let ownedPrefix {
-                    directory.ownedParents = [hierarchy.mountPoint + "/" + ownedPrefix.split(separator: "/").joined(separator: "/")]
-                }
-                result.directories.append(directory)
+                result.directories.append(Directory(controllers: hierarchy.controllers, path: path, created: created))
             }
         } catch {
             result.remove()
@@ -217,9 +210,6 @@ struct Cgroups: Codable, Sendable, Equatable {
                     usleep(1000)
                 }
             }
-            // The runtime's own parent goes when it is empty; a sibling still inside keeps
-            // it (EBUSY), and the last container out removes it.
-            for parent in directory.ownedParents { rmdir(parent) }
         }
         return left
     }

@@ -105,12 +105,9 @@ public final class Runtime: Sendable {
         cleanup.add { close(fifo) }
 
         let linux = spec.linux ?? RuntimeSpec.Linux()
-        let cgroups: Cgroups
-        if let path = linux.cgroupsPath {
-            cgroups = try Cgroups.create(cgroupsPath: path)
-        } else {
-            cgroups = try Cgroups.create(cgroupsPath: "/caisson/\(id)", ownedPrefix: "/caisson")
-        }
+        // Without a cgroupsPath, a cgroup of its own right under each hierarchy's root (as
+        // runc uses "/<id>"): no shared parent to create, race for and clean up.
+        let cgroups = try Cgroups.create(cgroupsPath: linux.cgroupsPath ?? "/caisson-\(id)")
         cleanup.add { cgroups.remove() }
         try cgroups.apply(linux.resources, devices: linux.devices ?? [])
 
