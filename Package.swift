@@ -26,6 +26,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-system.git", from: "1.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
         // MARK: System libraries
@@ -60,7 +62,14 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Registry",
-            dependencies: ["OCISpec", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "OCISpec", "ImageStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOFoundationCompat", package: "swift-nio"),
+            ],
             swiftSettings: strict),
         .target(
             name: "Sandbox",
@@ -103,8 +112,13 @@ let package = Package(
             dependencies: ["ImageStore", "OCISpec", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
+            name: "RegistryTests",
+            dependencies: ["Registry", "ImageStore", "OCISpec", "TestSupport"],
+            swiftSettings: strict),
+        .testTarget(
             name: "SandboxTests",
             dependencies: ["Sandbox", "OCISpec", "TestSupport", "_CSandbox", "CSeccomp"],
             swiftSettings: strict),
+        .testTarget(name: "CLITests", dependencies: ["OCISpec", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -10,7 +10,8 @@ struct CaissonCommand: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             SpecCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
-            DeleteCommand.self, RunCommand.self, ListCommand.self,
+            DeleteCommand.self, RunCommand.self, ListCommand.self, ExecCommand.self, PsCommand.self,
+            FeaturesCommand.self,
         ])
 
     @OptionGroup var global: GlobalOptions

@@ -16,6 +16,8 @@ struct CreateCommand: AsyncParsableCommand {
     var noNewKeyring = false
     @Option(name: .customLong("preserve-fds"), help: "Pass N additional file descriptors (3...) to the container.")
     var preserveFDs: Int32 = 0
+    @Option(name: .customLong("console-socket"), help: "Unix socket that receives the master end of the container's terminal.")
+    var consoleSocket: String?
     @Argument(help: "The container id.") var id: String
 
     func run() async throws {
@@ -23,8 +25,17 @@ struct CreateCommand: AsyncParsableCommand {
             let stdio = Stdio(input: .inherit, output: .inherit, error: .inherit,
                               extraFiles: preserveFDs > 0 ? Array(3..<(3 + preserveFDs)) : [])
             let container = try await global.runtime.create(
-                id: id, bundle: bundle, options: .init(stdio: stdio, noPivot: noPivot))
-            if let pidFile { try writePidFile(pidFile, container.pid) }
+                id: id, bundle: absoluteBundle(bundle), options: .init(stdio: stdio, noPivot: noPivot))
+            do {
+                try checkTerminal(terminal: container.spec.process?.terminal ?? false, detach: true, consoleSocket: consoleSocket)
+                if let consoleSocket, let terminal = container.io.terminal {
+                    try terminal.send(toConsoleSocket: consoleSocket)
+                }
+                if let pidFile { try writePidFile(pidFile, container.pid) }
+            } catch {
+                try? await container.delete(force: true)  // runc destroys a container it could not hand over
+                throw error
+            }
         } catch { fail(error) }
     }
 }
@@ -48,8 +59,9 @@ struct StateCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let state = try global.runtime.container(id: id).state()
-            print(String(decoding: try OCIJSON.encode(state, pretty: true), as: UTF8.self))
+            // runc's shape and bytes: `json.MarshalIndent(state, "", "  ")`, no newline after.
+            let state = RuncState(try global.runtime.container(id: id))
+            FileHandle.standardOutput.write(Data(state.json.indented("  ").utf8))
         } catch { fail(error) }
     }
 }
@@ -112,7 +124,7 @@ struct RunCommand: AsyncParsableCommand {
         let status: TerminationStatus
         do {
             status = try await runtime.withContainer(
-                id: id, bundle: bundle, options: .init(stdio: .inherit, noPivot: noPivot)
+                id: id, bundle: absoluteBundle(bundle), options: .init(stdio: .inherit, noPivot: noPivot)
             ) { container in
                 if let pidFile { try writePidFile(pidFile, container.pid) }
                 try await container.start()
@@ -134,16 +146,48 @@ struct ListCommand: ParsableCommand {
 
     func run() throws {
         do {
-            let states = try global.runtime.list()
+            let runtime = global.runtime
+            // A container deleted between listing and opening it is skipped, as runc does.
+            let states = try runtime.list().compactMap { state in
+                (try? runtime.container(id: state.id)).map {
+                    RuncState($0, owner: RuncState.owner(stateRoot: runtime.stateRoot, id: state.id))
+                }
+            }
             if quiet {
                 for state in states { print(state.id) }
-            } else if format == "json" {
-                print(String(decoding: try OCIJSON.encode(states), as: UTF8.self))
-            } else {
-                print("ID\tPID\tSTATUS\tBUNDLE")
-                for state in states { print("\(state.id)\t\(state.pid ?? 0)\t\(state.status.rawValue)\t\(state.bundle)") }
+                return
+            }
+            switch format {
+            case "table":
+                var rows: [[String]] = [["ID", "PID", "STATUS", "BUNDLE", "CREATED", "OWNER"]]
+                for state in states {
+                    rows.append([state.id, String(state.pid), state.status, state.bundle, state.created, state.owner])
+                }
+                FileHandle.standardOutput.write(Data(tabwriterTable(rows).utf8))
+            case "json":
+                // runc encodes a nil slice when there is no container: `null`.
+                print(states.isEmpty ? "null" : GoJSON.array(states.map { $0.json }).compact)
+            default:
+                throw ValidationError("invalid format option")
             }
         } catch { fail(error) }
+    }
+}
+
+/// The bundle as runc records it: `filepath.Abs`, i.e. absolute and cleaned (no `.`, `..`
+/// or trailing slash), so `state` and `list` show the same path runc would.
+func absoluteBundle(_ path: String) -> String {
+    URL(fileURLWithPath: path).standardizedFileURL.path
+}
+
+/// runc's `checkTerminal`: a terminal for a process runc does not wait for must go to a
+/// console socket, and a console socket is only for such a terminal.
+func checkTerminal(terminal: Bool, detach: Bool, consoleSocket: String?) throws {
+    if detach && terminal && consoleSocket == nil {
+        throw ValidationError("cannot allocate tty if caisson will detach without setting console socket")
+    }
+    if (!detach || !terminal) && consoleSocket != nil {
+        throw ValidationError("cannot use console socket if caisson will not detach or allocate tty")
     }
 }
 

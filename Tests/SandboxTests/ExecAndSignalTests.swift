@@ -33,6 +33,28 @@ struct ExecAndSignalTests {
         }
     }
 
+    @Test("concurrent execs each get their own process's status (PID/CREATED order race)")
+    func concurrentExecs() async throws {
+        try await withSandbox { env in
+            let bundle = try env.bundle("many", ["/bin/sleep", "1000"])
+            let container = try await env.runtime.create(id: "many", bundle: bundle.path)
+            try await container.start()
+            var process = RuntimeSpec.runcDefault().process!
+            process.terminal = false
+            process.args = ["/bin/sh", "-c", "exit 5"]
+            let exitFive = process
+            let statuses = try await withThrowingTaskGroup(of: TerminationStatus.self) { group in
+                for _ in 0..<40 {
+                    group.addTask { try await container.exec(exitFive).wait() }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(statuses.count == 40)
+            #expect(statuses.allSatisfy { $0 == .exited(5) }, "\(statuses)")
+            try await container.delete(force: true)
+        }
+    }
+
     @Test("exec with a terminal gets a pty of the container's devpts")
     func execTerminal() async throws {
         try await withSandbox { env in

@@ -125,6 +125,10 @@ enum Spawner {
 
     private static func handshake(_ process: SpawnedProcess, containerID: String, setup: ParentSetup) async throws {
         var intermediate: Int32? = nil
+        // When the first child forks into a joined pid namespace, its PID message and the
+        // grandchild's CREATED come from two processes and may arrive in either order.
+        var awaitingPID = process.plan.plan.pointee.fork_after_setns != 0
+        var created = false
         defer {
             if let intermediate {
                 var code: Int32 = 0, signal: Int32 = 0
@@ -158,12 +162,15 @@ enum Spawner {
                 intermediate = process.pidfd
                 process.pid = message.index
                 process.pidfd = fd
+                awaitingPID = false
+                if created { return }
             case Int32(CSB_MSG_PTY.rawValue):
                 process.ptyMaster = fd
             case Int32(CSB_MSG_SECCOMP.rawValue):
                 process.seccompListener = fd
             case Int32(CSB_MSG_CREATED.rawValue):
-                return
+                created = true
+                if !awaitingPID { return }
             case Int32(CSB_MSG_ERROR.rawValue):
                 if fd >= 0 { close(fd) }
                 throw describe(message, plan: process.plan, containerID: containerID)

@@ -1,0 +1,27 @@
+import ImageStore
+import OCISpec
+
+/// The result of a pull: the image as the store now holds it and what the pull did.
+public struct PulledImage: Sendable {
+    /// The reference pulled, pinned to the digest of the document it named.
+    public var reference: Reference
+    /// The image in the store, under its name.
+    public var image: StoredImage
+    /// Bytes downloaded by this pull (blobs already stored and resumed parts excluded).
+    public var downloadedBytes: Int64
+    /// Blobs that were already complete in the store.
+    public var reusedBlobs: Int
+
+    /// Creates a pull result.
+    /// - Parameters:
+    ///   - reference: the pinned reference.
+    ///   - image: the stored image.
+    ///   - downloadedBytes: bytes downloaded.
+    ///   - reusedBlobs: blobs already present.
+    public init(reference: Reference, image: StoredImage, downloadedBytes: Int64, reusedBlobs: Int) {
+        self.reference = reference
+        self.image = image
+        self.downloadedBytes = downloadedBytes
+        self.reusedBlobs = reusedBlobs
+    }
+}
