@@ -135,7 +135,6 @@ struct Cgroups: Codable, Sendable, Equatable {
                 current += "/" + component
                 if mkdir(current, 0o755) == 0 {
                     created.insert(current, at: 0)
-                    if cpuset { try inheritCpuset(current) }
                 } else if Glibc.errno == ENOENT && attempt < 10 {
                     vanished = true
                     break
@@ -143,6 +142,13 @@ struct Cgroups: Codable, Sendable, Equatable {
                     let error = Errno(rawValue: Glibc.errno)
                     partial(created)
                     throw SandboxError(.system, "cgroups: creating \(current)", errno: error)
+                }
+                // Every level, also one a concurrent creator just made and not yet filled.
+                if cpuset {
+                    do { try inheritCpuset(current) } catch {
+                        partial(created)
+                        throw error
+                    }
                 }
             }
             if !vanished { return created }

@@ -194,7 +194,7 @@ public final class Container: Sendable {
             var attempts = 0
             while !cgroups.pids().isEmpty && attempts < 500 {
                 for pid in cgroups.pids() { Glibc.kill(pid, SIGKILL) }
-                usleep(2000)
+                try? await Task.sleep(for: .milliseconds(2))  // not usleep: this is the cooperative pool
                 attempts += 1
             }
             let left = cgroups.remove()
