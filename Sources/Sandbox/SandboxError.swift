@@ -63,7 +63,7 @@ func errnoName(_ value: Int32) -> String {
         16: "EBUSY", 17: "EEXIST", 18: "EXDEV", 19: "ENODEV", 20: "ENOTDIR", 21: "EISDIR",
         22: "EINVAL", 24: "EMFILE", 26: "ETXTBSY", 28: "ENOSPC", 30: "EROFS", 32: "EPIPE",
         36: "ENAMETOOLONG", 38: "ENOSYS", 39: "ENOTEMPTY", 40: "ELOOP", 95: "EOPNOTSUPP",
-        110: "ETIMEDOUT", 18 + 100: "EXDEV", 87: "EUSERS",
+        110: "ETIMEDOUT", 87: "EUSERS", 75: "EOVERFLOW", 111: "ECONNREFUSED",
     ]
     return names[value] ?? "errno \(value)"
 }

@@ -26,13 +26,4 @@ enum Capabilities {
         }
         return mask
     }
-
-    /// The capability names of a mask, for tests and messages.
-    static func names(_ mask: UInt64) -> [String] {
-        (0...last).compactMap { bit -> String? in
-            guard mask & (1 << UInt64(bit)) != 0, let raw = cap_to_name(cap_value_t(bit)) else { return nil }
-            defer { cap_free(raw) }
-            return "CAP_" + String(cString: raw).dropFirst(4).uppercased()
-        }
-    }
 }

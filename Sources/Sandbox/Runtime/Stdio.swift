@@ -92,7 +92,7 @@ public struct Stdio: Sendable {
                 } else if let fd = choice.fd {
                     childFDs.append(fd)
                 } else if choice.null {
-                    let fd = try syscall { open("/dev/null", (stream == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC) }
+                    let fd = try retryingEINTR { open("/dev/null", (stream == 0 ? O_RDONLY : O_WRONLY) | O_CLOEXEC) }
                     owned.append(fd)
                     childFDs.append(fd)
                 } else {

@@ -5,7 +5,7 @@ import SystemPackage
 /// - Returns: the call's non-negative result.
 /// - Throws: `Errno` on failure.
 @discardableResult
-func syscall<T: FixedWidthInteger>(_ body: () -> T) throws(Errno) -> T {
+func retryingEINTR<T: FixedWidthInteger>(_ body: () -> T) throws(Errno) -> T {
     while true {
         let result = body()
         if result >= 0 { return result }
@@ -25,7 +25,7 @@ func negErrno<T: FixedWidthInteger & SignedInteger>(_ result: T) throws(Errno) -
 
 /// Writes a whole string to a file (procfs/cgroupfs style: one write, no create).
 func writeFile(_ path: String, _ contents: String) throws(Errno) {
-    let fd = try syscall { open(path, O_WRONLY | O_CLOEXEC) }
+    let fd = try retryingEINTR { open(path, O_WRONLY | O_CLOEXEC) }
     defer { close(fd) }
     let bytes = Array(contents.utf8)
     let written = bytes.withUnsafeBytes { buffer in
@@ -39,7 +39,7 @@ func writeFile(_ path: String, _ contents: String) throws(Errno) {
 
 /// Reads a small file (procfs, state files) whole.
 func readFile(_ path: String) throws(Errno) -> [UInt8] {
-    let fd = try syscall { open(path, O_RDONLY | O_CLOEXEC) }
+    let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
     defer { close(fd) }
     var out: [UInt8] = []
     var chunk = [UInt8](repeating: 0, count: 65536)
@@ -68,7 +68,7 @@ func pathExists(_ path: String) -> Bool {
 /// describes processes that do not survive a crash anyway).
 func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644, durable: Bool = false) throws(Errno) {
     let temporary = path + ".tmp-\(getpid())"
-    let fd = try syscall { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
+    let fd = try retryingEINTR { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
     do throws(Errno) {
         var offset = 0
         while offset < data.count {
@@ -79,9 +79,9 @@ func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644, 
             }
             offset += n
         }
-        if durable { try syscall { fsync(fd) } }
+        if durable { try retryingEINTR { fsync(fd) } }
         close(fd)
-        try syscall { rename(temporary, path) }
+        try retryingEINTR { rename(temporary, path) }
     } catch {
         close(fd)
         unlink(temporary)
