@@ -41,13 +41,11 @@ public enum LeakCheck {
     /// Live (non-zombie) children of this process.
     public static func children() -> [Int32] {
         let me = getpid()
-        let text = (try? String(contentsOfFile: "/proc/\(me)/task/\(me)/children", encoding: .utf8)) ?? ""
         var all: [Int32] = []
         for task in (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(me)/task")) ?? [] {
             let list = (try? String(contentsOfFile: "/proc/\(me)/task/\(task)/children", encoding: .utf8)) ?? ""
             all += list.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
         }
-        _ = text
         return all
     }
 

@@ -110,7 +110,7 @@ enum MountCompiler {
         }
 
         var m = csb_mount()
-        m.target = arena.string(target)
+        m.target = try arena.string(target)
         m.attr_set = options.attrSet
         m.attr_clr = options.attrClear
         m.propagation = options.propagation
@@ -130,7 +130,7 @@ enum MountCompiler {
             if st.st_mode & S_IFMT != S_IFDIR { flags |= UInt32(CSB_MF_FILE.rawValue) }
             if options.recursiveBind { flags |= UInt32(CSB_MF_RECURSIVE.rawValue) }
             m.kind = UInt32(CSB_MOUNT_BIND.rawValue)
-            m.source = arena.string(absolute)
+            m.source = try arena.string(absolute)
             m.flags = flags
             return [Entry(mount: m, description: "bind mount \(absolute) on \(mount.destination)")]
         }
@@ -144,9 +144,9 @@ enum MountCompiler {
         }
         if type == "proc" || type == "sysfs" { flags |= UInt32(CSB_MF_NO_SYMLINK.rawValue) }
         m.kind = UInt32(CSB_MOUNT_FS.rawValue)
-        m.fstype = arena.string(type)
-        m.source = mount.source.map { arena.string($0) }
-        m.options = options.filesystemOptions.isEmpty ? nil : UnsafePointer(arena.stringArray(options.filesystemOptions))
+        m.fstype = try arena.string(type)
+        m.source = try arena.string(orNil: mount.source)
+        m.options = options.filesystemOptions.isEmpty ? nil : UnsafePointer(try arena.stringArray(options.filesystemOptions))
         m.flags = flags
         return [Entry(mount: m, description: "mount \(mount.destination) (\(type))")]
     }
@@ -158,10 +158,10 @@ enum MountCompiler {
         var entries: [Entry] = []
         var tmpfs = csb_mount()
         tmpfs.kind = UInt32(CSB_MOUNT_FS.rawValue)
-        tmpfs.fstype = arena.string("tmpfs")
-        tmpfs.source = arena.string("tmpfs")
-        tmpfs.target = arena.string(target)
-        tmpfs.options = UnsafePointer(arena.stringArray(["mode=755"]))
+        tmpfs.fstype = try arena.string("tmpfs")
+        tmpfs.source = try arena.string("tmpfs")
+        tmpfs.target = try arena.string(target)
+        tmpfs.options = UnsafePointer(try arena.stringArray(["mode=755"]))
         tmpfs.attr_set = UInt64(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
         tmpfs.source_slot = -1
         tmpfs.mode = 0o755
@@ -174,8 +174,8 @@ enum MountCompiler {
                 : directory.controllers.replacingOccurrences(of: "name=", with: "")
             var bind = csb_mount()
             bind.kind = UInt32(CSB_MOUNT_BIND.rawValue)
-            bind.source = arena.string(directory.path)
-            bind.target = arena.string(target + "/" + name)
+            bind.source = try arena.string(directory.path)
+            bind.target = try arena.string(target + "/" + name)
             bind.attr_set = options.attrSet | UInt64(MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
             bind.attr_clr = options.attrClear
             bind.source_slot = -1
@@ -211,13 +211,13 @@ enum DeviceTable {
         default: throw SandboxError(.invalidSpec, "linux.devices: \(device.path) has unknown type \"\(device.type)\"")
         }
         var d = csb_device()
-        d.path = arena.string(relative)
+        d.path = try arena.string(relative)
         d.mode = kind | ((device.fileMode ?? 0o666) & 0o7777)
         d.dev = csb_makedev(UInt32(clamping: device.major ?? 0), UInt32(clamping: device.minor ?? 0))
         d.uid = device.uid ?? 0
         d.gid = device.gid ?? 0
         // In a user namespace device nodes cannot be created; bind the host's instead.
-        d.host_path = bindFromHost ? arena.string(device.path) : nil
+        d.host_path = bindFromHost ? try arena.string(device.path) : nil
         return d
     }
 }

@@ -8,24 +8,17 @@ import SystemPackage
 /// it lives in its own anonymous mapping that no allocator will reuse or unmap. It is
 /// unmapped only when the child has exec'd or died (``release()``).
 final class PlanArena: @unchecked Sendable {
-    private let base: UnsafeMutableRawPointer
-    private let capacity: Int
+    /// The mappings, in order; allocation continues in the last one. Earlier ones stay
+    /// mapped, so every pointer handed out stays valid until ``release()``.
+    private var chunks: [(base: UnsafeMutableRawPointer, capacity: Int)] = []
     private var used = 0
+    private static let chunkSize = 1024 * 1024
 
-    /// Maps an arena of `capacity` bytes.
-    init(capacity: Int) throws(Errno) {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let size = (capacity + page - 1) / page * page
-        guard let mapped = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-              mapped != MAP_FAILED
-        else { throw Errno(rawValue: Glibc.errno) }
-        base = mapped
-        self.capacity = size
-    }
+    init() {}
 
     /// Copies `count` values into the arena, aligned for `T`.
-    func copy<T>(_ values: some Collection<T>) -> UnsafeMutablePointer<T> {
-        let pointer = allocate(T.self, count: Swift.max(values.count, 1))
+    func copy<T>(_ values: some Collection<T>) throws(SandboxError) -> UnsafeMutablePointer<T> {
+        let pointer = try allocate(T.self, count: Swift.max(values.count, 1))
         var i = 0
         for value in values {
             (pointer + i).initialize(to: value)
@@ -35,45 +28,63 @@ final class PlanArena: @unchecked Sendable {
     }
 
     /// Copies one value into the arena.
-    func copy<T>(_ value: T) -> UnsafeMutablePointer<T> {
-        let pointer = allocate(T.self, count: 1)
+    func copy<T>(_ value: T) throws(SandboxError) -> UnsafeMutablePointer<T> {
+        let pointer = try allocate(T.self, count: 1)
         pointer.initialize(to: value)
         return pointer
     }
 
     /// Copies a string as a NUL-terminated C string.
-    func string(_ string: String) -> UnsafePointer<CChar> {
+    func string(_ string: String) throws(SandboxError) -> UnsafePointer<CChar> {
         let utf8 = Array(string.utf8CString)
-        return UnsafePointer(copy(utf8))
+        return UnsafePointer(try copy(utf8))
+    }
+
+    /// Copies an optional string; nil stays NULL.
+    func string(orNil string: String?) throws(SandboxError) -> UnsafePointer<CChar>? {
+        guard let string else { return nil }
+        return try self.string(string)
     }
 
     /// Copies strings as a NULL-terminated array of C strings (argv/envp style).
-    func stringArray(_ strings: [String]) -> UnsafePointer<UnsafePointer<CChar>?> {
-        let pointers: [UnsafePointer<CChar>?] = strings.map { self.string($0) } + [nil]
-        return UnsafePointer(copy(pointers))
+    func stringArray(_ strings: [String]) throws(SandboxError) -> UnsafePointer<UnsafePointer<CChar>?> {
+        var pointers: [UnsafePointer<CChar>?] = []
+        for string in strings { pointers.append(try self.string(string)) }
+        pointers.append(nil)
+        return UnsafePointer(try copy(pointers))
     }
 
     /// `count` bytes of untouched (zero) memory, aligned to 16, e.g. a stack.
-    func reserve(_ count: Int) -> UnsafeMutableRawPointer {
-        UnsafeMutableRawPointer(allocate(SIMD16<UInt8>.self, count: (count + 15) / 16))
+    func reserve(_ count: Int) throws(SandboxError) -> UnsafeMutableRawPointer {
+        UnsafeMutableRawPointer(try allocate(SIMD16<UInt8>.self, count: (count + 15) / 16))
     }
 
     /// Raw bytes, aligned to 8.
-    func bytes(_ bytes: [UInt8]) -> UnsafeRawPointer {
-        UnsafeRawPointer(copy(bytes))
+    func bytes(_ bytes: [UInt8]) throws(SandboxError) -> UnsafeRawPointer {
+        UnsafeRawPointer(try copy(bytes))
     }
 
-    private func allocate<T>(_ type: T.Type, count: Int) -> UnsafeMutablePointer<T> {
-        let alignment = Swift.max(MemoryLayout<T>.alignment, 8)
-        let start = (used + alignment - 1) / alignment * alignment
+    private func allocate<T>(_ type: T.Type, count: Int) throws(SandboxError) -> UnsafeMutablePointer<T> {
+        let alignment = Swift.max(MemoryLayout<T>.alignment, 16)
         let size = MemoryLayout<T>.stride * count
-        precondition(start + size <= capacity, "plan arena sized too small: a bug in PlanBuilder's estimate")
+        var start = (used + alignment - 1) / alignment * alignment
+        if chunks.isEmpty || start + size > chunks[chunks.count - 1].capacity {
+            // A new mapping (a plan is sized by its spec: no estimate, no overflow).
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let capacity = (Swift.max(size, Self.chunkSize) + page - 1) / page * page
+            guard let mapped = mmap(nil, capacity, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+                  mapped != MAP_FAILED
+            else { throw SandboxError(.system, "plan: mapping \(capacity) bytes", errno: Errno(rawValue: Glibc.errno)) }
+            chunks.append((mapped, capacity))
+            start = 0
+        }
         used = start + size
-        return (base + start).bindMemory(to: T.self, capacity: count)
+        return (chunks[chunks.count - 1].base + start).bindMemory(to: T.self, capacity: count)
     }
 
     /// Unmaps the arena. Call only once the child can no longer read it.
     func release() {
-        munmap(base, capacity)
+        for chunk in chunks { munmap(chunk.base, chunk.capacity) }
+        chunks = []
     }
 }

@@ -75,17 +75,13 @@ struct PlanBuilder {
     // swiftlint:disable:next function_body_length
     func compile(channels: Channels) throws(SandboxError) -> CompiledPlan {
         let linux = spec.linux ?? RuntimeSpec.Linux()
-        let estimate = 512 * 1024 + ((try? OCIJSON.encode(spec).count) ?? 0) * 8
         let stackSize = 128 * 1024
-        let arena: PlanArena
-        do throws(Errno) { arena = try PlanArena(capacity: estimate + stackSize + 4096) } catch {
-            throw SandboxError(.system, "plan: mapping \(estimate) bytes", errno: error)
-        }
+        let arena = PlanArena()
         var openedFDs: [Int32] = []
         do throws(SandboxError) {
             try Self.refuseUnsupported(spec: spec, process: process)
             var plan = csb_plan()
-            let stack = arena.reserve(stackSize)
+            let stack = try arena.reserve(stackSize)
 
             // MARK: fds
             var maps: [csb_fd_map] = []
@@ -148,8 +144,8 @@ struct PlanBuilder {
             if case .exec = mode, seen.contains(.pid) { plan.fork_after_setns = 1 }
             plan.clone_flags = cloneFlags
             plan.unshare_flags = unshareFlags
-            plan.setns_slots = setnsSlots.isEmpty ? nil : UnsafePointer(arena.copy(setnsSlots))
-            plan.setns_types = setnsTypes.isEmpty ? nil : UnsafePointer(arena.copy(setnsTypes))
+            plan.setns_slots = setnsSlots.isEmpty ? nil : UnsafePointer(try arena.copy(setnsSlots))
+            plan.setns_types = setnsTypes.isEmpty ? nil : UnsafePointer(try arena.copy(setnsTypes))
             plan.setns_count = UInt32(setnsSlots.count)
             if let offsets = linux.timeOffsets, !offsets.isEmpty, case .create = mode {
                 guard unshareFlags & UInt64(CSB_CLONE_NEWTIME.rawValue) != 0 else {
@@ -159,7 +155,7 @@ struct PlanBuilder {
                     let offset = offsets[clock]!
                     return "\(clock) \(offset.secs ?? 0) \(offset.nanosecs ?? 0)\n"
                 }
-                plan.timens_offsets = arena.string(lines.joined())
+                plan.timens_offsets = try arena.string(lines.joined())
             }
 
             var mounts: [csb_mount] = []
@@ -179,9 +175,9 @@ struct PlanBuilder {
                 if spec.hostname != nil, !seen.contains(.uts) {
                     throw SandboxError(.invalidSpec, "hostname: setting it needs a uts namespace in linux.namespaces")
                 }
-                plan.hostname = spec.hostname.map { arena.string($0) }
-                plan.domainname = spec.domainname.map { arena.string($0) }
-                plan.rootfs = arena.string(rootfs)
+                plan.hostname = try arena.string(orNil: spec.hostname)
+                plan.domainname = try arena.string(orNil: spec.domainname)
+                plan.rootfs = try arena.string(rootfs)
                 plan.no_pivot = noPivot ? 1 : 0
                 plan.readonly_root = (spec.root?.readonly ?? false) ? 1 : 0
                 plan.root_propagation = UInt64(MS_SLAVE)
@@ -223,7 +219,7 @@ struct PlanBuilder {
                 if pathExists("/proc/kcore") { links.append(("/proc/kcore", "dev/core")) }
                 if (spec.mounts ?? []).contains(where: { $0.destination == "/dev/pts" }) { links.append(("pts/ptmx", "dev/ptmx")) }
                 for (target, path) in links {
-                    symlinks.append(csb_symlink(target: arena.string(target), path: arena.string(path)))
+                    symlinks.append(csb_symlink(target: try arena.string(target), path: try arena.string(path)))
                     symlinkDescriptions.append("symlink /\(path) -> \(target)")
                 }
 
@@ -234,7 +230,7 @@ struct PlanBuilder {
                     var m = csb_mount()
                     m.kind = UInt32(CSB_MOUNT_REMOUNT.rawValue)
                     m.flags = UInt32(CSB_MF_AFTER_PIVOT.rawValue | CSB_MF_OPTIONAL.rawValue | CSB_MF_RECURSIVE.rawValue)
-                    m.target = arena.string(String(path.drop { $0 == "/" }))
+                    m.target = try arena.string(String(path.drop { $0 == "/" }))
                     m.attr_set = UInt64(MOUNT_ATTR_RDONLY)
                     m.source_slot = -1
                     mounts.append(m)
@@ -246,7 +242,7 @@ struct PlanBuilder {
                     var m = csb_mount()
                     m.kind = UInt32(CSB_MOUNT_MASK.rawValue)
                     m.flags = UInt32(CSB_MF_AFTER_PIVOT.rawValue | CSB_MF_OPTIONAL.rawValue)
-                    m.target = arena.string(String(path.drop { $0 == "/" }))
+                    m.target = try arena.string(String(path.drop { $0 == "/" }))
                     m.source_slot = -1
                     mounts.append(m)
                     mountDescriptions.append("masked path \(path)")
@@ -260,16 +256,16 @@ struct PlanBuilder {
                     sysctlDescriptions.append("sysctl \(key)")
                 }
                 if !sysctls.isEmpty {
-                    plan.sysctl_paths = UnsafePointer(arena.stringArray(sysctls.map { "/proc/sys/" + $0.key.replacingOccurrences(of: ".", with: "/") }))
-                    plan.sysctl_values = UnsafePointer(arena.stringArray(sysctls.map { $0.value }))
+                    plan.sysctl_paths = UnsafePointer(try arena.stringArray(sysctls.map { "/proc/sys/" + $0.key.replacingOccurrences(of: ".", with: "/") }))
+                    plan.sysctl_values = UnsafePointer(try arena.stringArray(sysctls.map { $0.value }))
                     plan.sysctl_count = UInt32(sysctls.count)
                 }
             }
-            plan.mounts = mounts.isEmpty ? nil : UnsafePointer(arena.copy(mounts))
+            plan.mounts = mounts.isEmpty ? nil : UnsafePointer(try arena.copy(mounts))
             plan.mount_count = UInt32(mounts.count)
-            plan.devices = devices.isEmpty ? nil : UnsafePointer(arena.copy(devices))
+            plan.devices = devices.isEmpty ? nil : UnsafePointer(try arena.copy(devices))
             plan.device_count = UInt32(devices.count)
-            plan.symlinks = symlinks.isEmpty ? nil : UnsafePointer(arena.copy(symlinks))
+            plan.symlinks = symlinks.isEmpty ? nil : UnsafePointer(try arena.copy(symlinks))
             plan.symlink_count = UInt32(symlinks.count)
 
             // MARK: process
@@ -280,12 +276,12 @@ struct PlanBuilder {
             guard process.cwd.hasPrefix("/") else {
                 throw SandboxError(.invalidSpec, "process.cwd: \"\(process.cwd)\" is not an absolute path")
             }
-            plan.cwd = arena.string(process.cwd)
-            plan.argv = arena.stringArray(args)
+            plan.cwd = try arena.string(process.cwd)
+            plan.argv = try arena.stringArray(args)
             let env = process.env ?? []
-            plan.envp = arena.stringArray(env)
+            plan.envp = try arena.stringArray(env)
             let pathValue = env.last { $0.hasPrefix("PATH=") }.map { String($0.dropFirst(5)) } ?? ""
-            plan.path_env = arena.string(pathValue)
+            plan.path_env = try arena.string(pathValue)
             if process.terminal ?? false {
                 plan.console = 1
                 plan.console_rows = UInt16(clamping: process.consoleSize?.height ?? 0)
@@ -295,7 +291,7 @@ struct PlanBuilder {
             plan.uid = process.user.uid
             plan.gid = process.user.gid
             let groups = process.user.additionalGids ?? []
-            plan.groups = groups.isEmpty ? nil : UnsafePointer(arena.copy(groups))
+            plan.groups = groups.isEmpty ? nil : UnsafePointer(try arena.copy(groups))
             plan.group_count = UInt32(groups.count)
             plan.set_groups = 1
             plan.umask = Int32(process.user.umask ?? 0o022)
@@ -309,7 +305,7 @@ struct PlanBuilder {
                 rlimits.append(csb_rlimit(resource: resource, soft: limit.soft, hard: limit.hard))
                 rlimitDescriptions.append("rlimit \(limit.type) (soft \(limit.soft), hard \(limit.hard))")
             }
-            plan.rlimits = rlimits.isEmpty ? nil : UnsafePointer(arena.copy(rlimits))
+            plan.rlimits = rlimits.isEmpty ? nil : UnsafePointer(try arena.copy(rlimits))
             plan.rlimit_count = UInt32(rlimits.count)
 
             if let caps = process.capabilities {
@@ -343,17 +339,17 @@ struct PlanBuilder {
                 plan.ioprio = Int32(cls << 13 | priority.priority)
             }
             if let scheduler = process.scheduler {
-                plan.sched_attr = UnsafeRawPointer(arena.copy(try Self.schedAttr(scheduler)))
+                plan.sched_attr = UnsafeRawPointer(try arena.copy(try Self.schedAttr(scheduler)))
             }
             if let initial = process.execCPUAffinity?.initial, !initial.isEmpty {
                 let words = try Self.cpuMask(initial, field: "process.execCPUAffinity.initial")
-                plan.cpu_affinity = UnsafePointer(arena.copy(words))
+                plan.cpu_affinity = UnsafePointer(try arena.copy(words))
                 plan.cpu_affinity_words = UInt32(words.count)
             }
 
             if let seccomp = linux.seccomp {
                 let program = try SeccompCompiler.compile(seccomp)
-                plan.seccomp_filter = arena.bytes(program.instructions)
+                plan.seccomp_filter = try arena.bytes(program.instructions)
                 plan.seccomp_len = UInt32(program.instructions.count / 8)
                 plan.seccomp_flags = program.flags
                 plan.seccomp_notify = program.usesNotify ? 1 : 0
@@ -362,13 +358,13 @@ struct PlanBuilder {
                 plan.seccomp_early = (program.usesNotify || plan.no_new_privs == 0) ? 1 : 0
             }
 
-            plan.fds = UnsafePointer(arena.copy(maps))
+            plan.fds = UnsafePointer(try arena.copy(maps))
             plan.fd_count = UInt32(maps.count)
             plan.first_free_fd = nextSlot
             plan.exec_after_fifo = 1
 
             return CompiledPlan(
-                arena: arena, plan: arena.copy(plan), stack: stack, stackSize: stackSize, parentFDs: openedFDs,
+                arena: arena, plan: try arena.copy(plan), stack: stack, stackSize: stackSize, parentFDs: openedFDs,
                 mounts: mountDescriptions, devices: deviceDescriptions, symlinks: symlinkDescriptions,
                 sysctls: sysctlDescriptions, rlimits: rlimitDescriptions, setns: setnsDescriptions,
                 program: args[0], cwd: process.cwd, rootfs: rootfsPath)

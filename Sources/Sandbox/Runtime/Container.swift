@@ -45,9 +45,10 @@ public final class Container: Sendable {
 
     /// The container's state as the runtime spec defines it (`created`, `running`, `stopped`).
     public func state() -> ContainerState {
-        ContainerState(
-            ociVersion: record.spec.ociVersion, id: id, status: status(),
-            pid: status() == .stopped ? nil : record.pid, bundle: record.bundle,
+        let status = status()
+        return ContainerState(
+            ociVersion: record.spec.ociVersion, id: id, status: status,
+            pid: status == .stopped ? nil : record.pid, bundle: record.bundle,
             annotations: record.spec.annotations)
     }
 

@@ -156,7 +156,9 @@ enum Spawner {
             case Int32(CSB_MSG_HELLO.rawValue):
                 try parentSetup(pid: process.pid, containerID: containerID, setup: setup)
                 var go = csb_message(kind: Int32(CSB_MSG_GO.rawValue), step: 0, err: 0, index: -1)
-                try negErrnoOrThrow(csb_send_message(process.sync, &go, -1), "sending go", containerID)
+                do { try negErrno(csb_send_message(process.sync, &go, -1)) } catch {
+                    throw SandboxError(.system, "container \"\(containerID)\": sending go to its setup process", errno: error)
+                }
             case Int32(CSB_MSG_PID.rawValue):
                 // The first child joined a pid namespace and forked the real process.
                 intermediate = process.pidfd
@@ -179,10 +181,6 @@ enum Spawner {
                 throw SandboxError(.system, "container \"\(containerID)\": unexpected message \(message.kind) from its setup process")
             }
         }
-    }
-
-    private static func negErrnoOrThrow(_ result: Int32, _ what: String, _ id: String) throws(SandboxError) {
-        if result < 0 { throw SandboxError(.system, "container \"\(id)\": \(what)", errno: Errno(rawValue: -result)) }
     }
 
     private static func parentSetup(pid: pid_t, containerID: String, setup: ParentSetup) throws(SandboxError) {
