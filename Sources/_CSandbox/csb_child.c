@@ -23,6 +23,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
+#include <poll.h>
+#include <sys/wait.h>
 
 #pragma clang attribute push(__attribute__((no_stack_protector)), apply_to = function)
 
@@ -389,6 +391,81 @@ static void c_wait_go(const struct csb_plan *p) {
     if (r != (long)sizeof m || m.kind != CSB_MSG_GO) c_exit(125);  // parent gone or refused
 }
 
+// MARK: - Hooks run by the child (createContainer, startContainer)
+
+struct c_hook_args {
+    const struct csb_plan *plan;
+    const struct csb_hook *hook;
+    int stdin_fd;
+    long exec_error;  ///< written by the hook process if execve fails (shared memory, vfork)
+};
+
+/// The hook process: its own fd table (no CLONE_FILES), on a stack in the parent's frame
+/// while the parent is suspended (CLONE_VFORK) until execve.
+static int c_hook_main(void *arg) {
+    struct c_hook_args *a = arg;
+    const struct csb_plan *p = a->plan;
+    if (a->stdin_fd != 0) CSB_SYS3(SYS_dup3, a->stdin_fd, 0, 0);
+    if (p->hook_output_slot >= 0) {
+        CSB_SYS3(SYS_dup3, p->hook_output_slot, 1, 0);
+        CSB_SYS3(SYS_dup3, p->hook_output_slot, 2, 0);
+    }
+    CSB_SYS3(SYS_close_range, 3, ~0U, 0);
+    uint64_t empty = 0;
+    CSB_SYS4(SYS_rt_sigprocmask, SIG_SETMASK, &empty, 0, 8);
+    a->exec_error = CSB_SYS3(SYS_execve, a->hook->path, a->hook->argv, a->hook->envp);
+    c_exit(127);
+}
+
+/// Runs `count` hooks in order, each with `state` on stdin; the first that cannot start,
+/// fails or times out ends the setup with (step, CSB_HOOK_* | detail, index).
+static void c_run_hooks(const struct csb_plan *p, const struct csb_hook *hooks, uint32_t count,
+                        const char *state, uint32_t state_len, int step) {
+    for (uint32_t i = 0; i < count; i++) {
+        const struct csb_hook *h = &hooks[i];
+        // A socket, not a pipe: MSG_NOSIGNAL keeps a hook that ignores stdin from leaving a
+        // SIGPIPE pending, which would kill this process when it unblocks signals at execve.
+        int pipefd[2];
+        TRY(step, (int)i, CSB_SYS4(SYS_socketpair, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pipefd));
+        struct c_hook_args a = {.plan = p, .hook = h, .stdin_fd = pipefd[0], .exec_error = 0};
+        char stack[16384] __attribute__((aligned(16)));
+        int pidfd = -1;
+        long pid = csb_clone(c_hook_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, &a, &pidfd);
+        CSB_SYS1(SYS_close, pipefd[0]);
+        if (pid < 0) c_fail(p, step, pid, (int)i);
+        siginfo_t info;
+        if (a.exec_error < 0) {
+            CSB_SYS5(SYS_waitid, 3 /* P_PIDFD */, pidfd, &info, WEXITED, 0);
+            c_fail(p, step, a.exec_error, (int)i);
+        }
+        // A hook that does not read its stdin gets EPIPE here (SIGPIPE is blocked): fine.
+        for (uint32_t off = 0; off < state_len;) {
+            long w = CSB_SYS6(SYS_sendto, pipefd[1], state + off, state_len - off, MSG_NOSIGNAL, 0, 0);
+            if (w == -4) continue;
+            if (w <= 0) break;
+            off += (uint32_t)w;
+        }
+        CSB_SYS1(SYS_close, pipefd[1]);
+        struct pollfd pfd = {.fd = pidfd, .events = POLLIN, .revents = 0};
+        struct { long sec, nsec; } timeout = {h->timeout_ms / 1000, (h->timeout_ms % 1000) * 1000000};
+        long r;
+        do { r = CSB_SYS5(SYS_ppoll, &pfd, 1, h->timeout_ms > 0 ? &timeout : 0, 0, 8); } while (r == -4);
+        if (r == 0) {
+            CSB_SYS4(SYS_pidfd_send_signal, pidfd, SIGKILL, 0, 0);
+            CSB_SYS5(SYS_waitid, 3, pidfd, &info, WEXITED, 0);
+            c_fail(p, step, -(long)CSB_HOOK_TIMED_OUT, (int)i);
+        }
+        c_memset(&info, 0, sizeof info);
+        do { r = CSB_SYS5(SYS_waitid, 3, pidfd, &info, WEXITED, 0); } while (r == -4);
+        CSB_SYS1(SYS_close, pidfd);
+        if (r < 0) c_fail(p, step, r, (int)i);
+        if (info.si_code == CLD_EXITED && info.si_status == 0) continue;
+        long failure = info.si_code == CLD_EXITED ? (CSB_HOOK_EXITED | (info.si_status & 0xff))
+                                                  : (CSB_HOOK_SIGNALED | (info.si_status & 0xff));
+        c_fail(p, step, -failure, (int)i);
+    }
+}
+
 static void c_console(const struct csb_plan *p, int rootfd) {
     long ptmx = c_open_in_root(rootfd, "dev/pts/ptmx", O_RDWR | O_NOCTTY, RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS);
     if (ptmx < 0) c_fail(p, CSB_STEP_CONSOLE, ptmx, 0);
@@ -489,6 +566,20 @@ static void c_setup_rootfs(const struct csb_plan *p) {
         long cwd = c_make_in_root((int)rootfd, p->cwd, 0755, 0, 1);
         if (cwd < 0 && cwd != -20) c_fail(p, CSB_STEP_CWD_CREATE, cwd, -1);  // ENOTDIR: report at chdir
         if (cwd >= 0) CSB_SYS1(SYS_close, cwd);
+    }
+
+    if (p->hooks_sync) {
+        // Mounts are in place and the old root is still reachable: the parent runs the
+        // prestart and createRuntime hooks now, then createContainer runs here (runtime-spec
+        // lifecycle steps 6–7), before pivot_root.
+        c_send(p->sync_slot, CSB_MSG_HOOKS, 0, 0, -1, -1);
+        struct csb_message m;
+        c_memset(&m, 0, sizeof m);
+        long r;
+        do { r = CSB_SYS3(SYS_read, p->sync_slot, &m, sizeof m); } while (r == -4);
+        if (r != (long)sizeof m || m.kind != CSB_MSG_GO) c_exit(125);  // a hook failed: the parent kills us
+        c_run_hooks(p, p->create_container_hooks, p->create_container_hook_count, p->hook_state_creating,
+                    p->hook_state_creating_len, CSB_STEP_CREATE_CONTAINER_HOOK);
     }
 
     TRY(CSB_STEP_PIVOT, 0, CSB_SYS1(SYS_fchdir, rootfd));
@@ -677,6 +768,9 @@ static int c_finish(const struct csb_plan *p) {
         if (r != 1) c_fail(p, CSB_STEP_WAIT_START, r < 0 ? r : -32, -1);
         CSB_SYS1(SYS_close, p->fifo_slot);
     }
+    // After start, before the user program, in the container (runtime-spec step 9).
+    c_run_hooks(p, p->start_container_hooks, p->start_container_hook_count, p->hook_state_created,
+                p->hook_state_created_len, CSB_STEP_START_CONTAINER_HOOK);
     // Loaded as late as possible, so the profile need allow only execve after it.
     if (p->seccomp_filter && !p->seccomp_early) c_seccomp(p);
 

@@ -27,6 +27,7 @@ func withSandbox(_ body: (SandboxTestEnvironment) async throws -> Void,
     let runtime = Runtime(stateRoot: paths.stateRoot)
     let fdsBefore = LeakCheck.openFDs()
     let childrenBefore = Set(LeakCheck.children())
+    let cgroupsBefore = Set(LeakCheck.cgroups(named: "caisson-"))
     defer { try? FileManager.default.removeItem(atPath: directory) }
 
     var bodyError: (any Error)?
@@ -45,6 +46,8 @@ func withSandbox(_ body: (SandboxTestEnvironment) async throws -> Void,
     let stateDirs = (try? FileManager.default.contentsOfDirectory(atPath: paths.stateRoot)) ?? []
     #expect(stateDirs.isEmpty, "state directories left: \(stateDirs)", sourceLocation: sourceLocation)
     #expect(LeakCheck.mounts(containing: directory).isEmpty, "mounts left: \(LeakCheck.mounts(containing: directory))", sourceLocation: sourceLocation)
+    let cgroups = Set(LeakCheck.cgroups(named: "caisson-")).subtracting(cgroupsBefore)
+    #expect(cgroups.isEmpty, "cgroup directories left: \(cgroups.sorted())", sourceLocation: sourceLocation)
     let children = Set(LeakCheck.children()).subtracting(childrenBefore)
     #expect(children.isEmpty, "child processes left: \(children)", sourceLocation: sourceLocation)
     // The runtime's own kinds of fd: pidfds, sockets, pipes, ptys. (The event thread's

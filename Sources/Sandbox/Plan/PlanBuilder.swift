@@ -23,6 +23,12 @@ final class CompiledPlan: @unchecked Sendable {
     let program: String
     let cwd: String
     let rootfs: String
+    /// The memfd the child's hooks write their stdout and stderr to (read for errors); -1 none.
+    var hookOutput: Int32 = -1
+    /// Buffers in the plan for the state JSON of the child's hooks, filled once the pid is known.
+    var hookStates: (creating: UnsafeMutableRawPointer, created: UnsafeMutableRawPointer, capacity: Int)?
+    /// The spec's hooks, to name a failing one.
+    var hooks: RuntimeSpec.Hooks?
 
     init(arena: PlanArena, plan: UnsafeMutablePointer<csb_plan>, stack: UnsafeMutableRawPointer, stackSize: Int,
          parentFDs: [Int32], mounts: [String], devices: [String], symlinks: [String], sysctls: [String],
@@ -41,6 +47,13 @@ final class CompiledPlan: @unchecked Sendable {
         self.program = program
         self.cwd = cwd
         self.rootfs = rootfs
+    }
+
+    deinit { closeHookOutput() }
+
+    func closeHookOutput() {
+        if hookOutput >= 0 { close(hookOutput) }
+        hookOutput = -1
     }
 
     /// Closes the parent's copies of the fds handed to the child.
@@ -78,6 +91,7 @@ struct PlanBuilder {
         let stackSize = 128 * 1024
         let arena = PlanArena()
         var openedFDs: [Int32] = []
+        var hookOutput: Int32 = -1
         do throws(SandboxError) {
             try Self.refuseUnsupported(spec: spec, process: process)
             var plan = csb_plan()
@@ -358,18 +372,62 @@ struct PlanBuilder {
                 plan.seccomp_early = (program.usesNotify || plan.no_new_privs == 0) ? 1 : 0
             }
 
+            // MARK: hooks the child runs, or pauses for
+            plan.hook_output_slot = -1
+            var hookStates: (creating: UnsafeMutableRawPointer, created: UnsafeMutableRawPointer, capacity: Int)?
+            if case .create(_, let bundle, _, _) = mode {
+                try Hooks.validate(spec.hooks)
+                let kinds: [Hooks.Kind] = [.prestart, .createRuntime, .createContainer, .startContainer]
+                if kinds.contains(where: { !$0.hooks(in: spec.hooks).isEmpty }) {
+                    let memfd = csb_memfd("caisson-hook-output")
+                    guard memfd >= 0 else { throw SandboxError(.system, "hooks: memfd for their output", errno: Errno(rawValue: -memfd)) }
+                    hookOutput = memfd
+                    plan.hook_output_slot = slot(for: memfd)
+                    plan.hooks_sync = 1
+                    func compiled(_ kind: Hooks.Kind) throws(SandboxError) -> (UnsafePointer<csb_hook>?, UInt32) {
+                        let hooks = kind.hooks(in: spec.hooks)
+                        guard !hooks.isEmpty else { return (nil, 0) }
+                        var out: [csb_hook] = []
+                        for hook in hooks {
+                            var h = csb_hook()
+                            h.path = try arena.string(hook.path)
+                            h.argv = try arena.stringArray(hook.args?.isEmpty == false ? hook.args! : [hook.path])
+                            h.envp = try arena.stringArray(hook.env ?? [])
+                            h.timeout_ms = Int64(hook.timeout ?? 0) * 1000
+                            out.append(h)
+                        }
+                        return (UnsafePointer(try arena.copy(out)), UInt32(out.count))
+                    }
+                    (plan.create_container_hooks, plan.create_container_hook_count) = try compiled(.createContainer)
+                    (plan.start_container_hooks, plan.start_container_hook_count) = try compiled(.startContainer)
+                    // Room for the longest state: a 1,024-byte id and a 10-digit pid.
+                    let capacity = Hooks.stateJSON(spec: spec, id: String(repeating: "x", count: 1024), status: .creating,
+                                                   pid: Int32.max, bundle: bundle).count + 16
+                    let creating = try arena.reserve(capacity)
+                    let created = try arena.reserve(capacity)
+                    plan.hook_state_creating = creating.assumingMemoryBound(to: CChar.self)
+                    plan.hook_state_created = created.assumingMemoryBound(to: CChar.self)
+                    hookStates = (creating, created, capacity)
+                }
+            }
+
             plan.fds = UnsafePointer(try arena.copy(maps))
             plan.fd_count = UInt32(maps.count)
             plan.first_free_fd = nextSlot
             plan.exec_after_fifo = 1
 
-            return CompiledPlan(
+            let compiled = CompiledPlan(
                 arena: arena, plan: try arena.copy(plan), stack: stack, stackSize: stackSize, parentFDs: openedFDs,
                 mounts: mountDescriptions, devices: deviceDescriptions, symlinks: symlinkDescriptions,
                 sysctls: sysctlDescriptions, rlimits: rlimitDescriptions, setns: setnsDescriptions,
                 program: args[0], cwd: process.cwd, rootfs: rootfsPath)
+            compiled.hookOutput = hookOutput
+            compiled.hookStates = hookStates
+            compiled.hooks = spec.hooks
+            return compiled
         } catch {
             for fd in openedFDs { close(fd) }
+            if hookOutput >= 0 { close(hookOutput) }
             arena.release()
             throw error
         }

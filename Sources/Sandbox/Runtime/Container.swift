@@ -55,7 +55,8 @@ public final class Container: Sendable {
     /// The current status, read live from /proc and the state directory.
     public func status() -> ContainerState.Status {
         guard isAlive() else { return .stopped }
-        return pathExists(paths.fifo) ? .created : .running
+        if pathExists(paths.fifo) { return .created }
+        return record.cgroups?.isFrozen == true ? .paused : .running
     }
 
     /// Whether the recorded process still exists (same pid and start time, not a zombie).
@@ -103,6 +104,8 @@ public final class Container: Sendable {
         if let spawned = inner.withLock({ $0.spawned }) {
             try await spawned.waitForExec(containerID: id)
         }
+        await Hooks.runLogging(.poststart, spec: record.spec, id: id, status: .running, pid: record.pid,
+                               bundle: record.bundle, runtime: runtime)
     }
 
     /// Sends a signal to the container's process, or to every process in it.
@@ -167,7 +170,7 @@ public final class Container: Sendable {
     /// - Throws: ``SandboxError`` `invalidState` if it is running and `force` is false.
     public func delete(force: Bool = false) async throws {
         let status = status()
-        if status == .running && !force {
+        if (status == .running || status == .paused) && !force {
             throw SandboxError(.invalidState, "container \"\(id)\" is running: stop it or delete with force")
         }
         if status != .stopped {
@@ -177,7 +180,13 @@ public final class Container: Sendable {
                 close(pidfd)
             }
             if let cgroups = record.cgroups {
-                for pid in cgroups.pids() { Glibc.kill(pid, SIGKILL) }
+                if !cgroups.killAllV2() {
+                    for pid in cgroups.pids() { Glibc.kill(pid, SIGKILL) }
+                }
+                // A v1-frozen task does not die until thawed.
+                if let freezer = cgroups.freezer, cgroups.isFrozen(using: freezer) {
+                    try await cgroups.setFrozen(false, using: freezer)
+                }
             }
         }
         _ = try await wait()
@@ -194,7 +203,9 @@ public final class Container: Sendable {
             // Processes outside a pid namespace may outlive the init: kill them too.
             var attempts = 0
             while !cgroups.pids().isEmpty && attempts < 500 {
-                for pid in cgroups.pids() { Glibc.kill(pid, SIGKILL) }
+                if !cgroups.killAllV2() {
+                    for pid in cgroups.pids() { Glibc.kill(pid, SIGKILL) }
+                }
                 try? await Task.sleep(for: .milliseconds(2))  // not usleep: this is the cooperative pool
                 attempts += 1
             }
@@ -208,5 +219,8 @@ public final class Container: Sendable {
         } catch {
             throw SandboxError(.system, "container \"\(id)\": removing \(paths.directory): \(error)")
         }
+        // After the container is gone, before delete returns (runtime-spec lifecycle step 13).
+        await Hooks.runLogging(.poststop, spec: record.spec, id: id, status: .stopped, pid: nil,
+                               bundle: record.bundle, runtime: runtime)
     }
 }

@@ -119,13 +119,23 @@ public final class Runtime: Sendable {
             gidMappings: newUserNamespace ? linux.gidMappings ?? [] : [],
             denySetgroups: newUserNamespace && geteuid() != 0,
             cgroups: cgroups,
-            oomScoreAdj: process.oomScoreAdj)
+            oomScoreAdj: process.oomScoreAdj,
+            spec: spec, bundle: bundlePath)
         let builder = PlanBuilder(
             spec: spec, process: process,
             mode: .create(rootfs: rootfs, bundle: bundlePath, noPivot: options.noPivot, cgroups: cgroups))
-        let spawned = try await Spawner.spawn(
-            containerID: id, builder: builder, stdio: prepared.childFDs, extraFiles: options.stdio.extraFiles,
-            fifo: fifo, setup: setup)
+        let spawned: SpawnedProcess
+        do {
+            spawned = try await Spawner.spawn(
+                containerID: id, builder: builder, stdio: prepared.childFDs, extraFiles: options.stdio.extraFiles,
+                fifo: fifo, setup: setup)
+        } catch let error as SandboxError where Hooks.isHookFailure(error) {
+            // A failed prestart/createRuntime/createContainer hook stops the container and
+            // the lifecycle continues with delete and the poststop hooks.
+            cleanup.run()
+            await Hooks.runLogging(.poststop, spec: spec, id: id, status: .stopped, pid: nil, bundle: bundlePath, runtime: self)
+            throw error
+        }
         var io = prepared.io
         if let master = spawned.ptyMaster {
             io.terminal = Terminal(fd: master)  // the Terminal owns it now

@@ -61,6 +61,7 @@ final class SpawnedProcess: @unchecked Sendable {
             Reactor.shared.forget(sync)
             close(sync)
             sync = -1
+            plan.closeHookOutput()
             plan.arena.release()
         }
     }
@@ -75,6 +76,9 @@ enum Spawner {
         var denySetgroups = false
         var cgroups: Cgroups?
         var oomScoreAdj: Int?
+        /// For hooks: the spec and bundle (create only).
+        var spec: RuntimeSpec?
+        var bundle: String = ""
     }
 
     /// Clones the child and drives it to "created" (waiting for start) or, without a
@@ -105,6 +109,7 @@ enum Spawner {
         plan.closeParentFDs()
         guard pid > 0 else {
             close(parentEnd)
+            plan.closeHookOutput()
             plan.arena.release()
             throw SandboxError(.system, "container \"\(containerID)\": clone", errno: Errno(rawValue: -pid))
         }
@@ -129,6 +134,7 @@ enum Spawner {
         // grandchild's CREATED come from two processes and may arrive in either order.
         var awaitingPID = process.plan.plan.pointee.fork_after_setns != 0
         var created = false
+        var hooksPending = false
         defer {
             if let intermediate {
                 var code: Int32 = 0, signal: Int32 = 0
@@ -153,6 +159,13 @@ enum Spawner {
                 throw SandboxError(.setupFailed, "container \"\(containerID)\": the setup process \(how) before reporting")
             }
             switch message.kind {
+            case Int32(CSB_MSG_HOOKS.rawValue):
+                // The state the hooks see names the container's final pid: wait for it.
+                hooksPending = true
+                if !awaitingPID {
+                    hooksPending = false
+                    try await runCreateHooks(process, containerID: containerID, setup: setup)
+                }
             case Int32(CSB_MSG_HELLO.rawValue):
                 try parentSetup(pid: process.pid, containerID: containerID, setup: setup)
                 var go = csb_message(kind: Int32(CSB_MSG_GO.rawValue), step: 0, err: 0, index: -1)
@@ -165,6 +178,10 @@ enum Spawner {
                 process.pid = message.index
                 process.pidfd = fd
                 awaitingPID = false
+                if hooksPending {
+                    hooksPending = false
+                    try await runCreateHooks(process, containerID: containerID, setup: setup)
+                }
                 if created { return }
             case Int32(CSB_MSG_PTY.rawValue):
                 process.ptyMaster = fd
@@ -180,6 +197,20 @@ enum Spawner {
                 if fd >= 0 { close(fd) }
                 throw SandboxError(.system, "container \"\(containerID)\": unexpected message \(message.kind) from its setup process")
             }
+        }
+    }
+
+    /// prestart and createRuntime hooks, while the child waits after its mounts; then GO.
+    private static func runCreateHooks(_ process: SpawnedProcess, containerID: String, setup: ParentSetup) async throws {
+        if let spec = setup.spec {
+            process.plan.writeHookStates(spec: spec, id: containerID, pid: process.pid, bundle: setup.bundle)
+            for kind in [Hooks.Kind.prestart, .createRuntime] {
+                try await Hooks.run(kind, spec: spec, id: containerID, status: .creating, pid: process.pid, bundle: setup.bundle)
+            }
+        }
+        var go = csb_message(kind: Int32(CSB_MSG_GO.rawValue), step: 0, err: 0, index: -1)
+        do { try negErrno(csb_send_message(process.sync, &go, -1)) } catch {
+            throw SandboxError(.system, "container \"\(containerID)\": sending go after the hooks", errno: error)
         }
     }
 
@@ -206,6 +237,10 @@ enum Spawner {
         func item(_ list: [String]) -> String { list.indices.contains(index) ? list[index] : "item \(index)" }
         let what: String
         switch csb_step(rawValue: UInt32(message.step)) {
+        case CSB_STEP_CREATE_CONTAINER_HOOK, CSB_STEP_START_CONTAINER_HOOK:
+            let kind: Hooks.Kind = message.step == Int32(CSB_STEP_CREATE_CONTAINER_HOOK.rawValue) ? .createContainer : .startContainer
+            let text = Hooks.describeChildFailure(kind: kind, hooks: plan.hooks, index: index, err: message.err, output: plan.hookOutput)
+            return SandboxError(.setupFailed, "container \"\(containerID)\": \(text)")
         case CSB_STEP_MOUNT_TARGET: what = "creating the target of \(item(plan.mountDescriptions + plan.deviceDescriptions))"
         case CSB_STEP_MOUNT: what = item(plan.mountDescriptions + plan.deviceDescriptions)
         case CSB_STEP_MASK: what = item(plan.mountDescriptions)

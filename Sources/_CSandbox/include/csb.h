@@ -94,6 +94,24 @@ struct csb_rlimit {
     uint64_t soft, hard;
 };
 
+/// An OCI hook the child runs itself (createContainer, startContainer): fork-free
+/// (CLONE_VM|CLONE_VFORK on a stack in the child's frame), the state JSON on stdin,
+/// stdout and stderr into the runtime's hook-output memfd. Why C: runs between clone and execve.
+struct csb_hook {
+    const char *_Nullable path;                       ///< absolute path of the executable
+    const char *_Nullable const *_Nullable argv;      ///< NULL-terminated
+    const char *_Nullable const *_Nullable envp;      ///< NULL-terminated
+    int64_t timeout_ms;                               ///< killed after this long; 0: no timeout
+};
+
+/// How a failed hook is reported in csb_message.err (errno values stay below these).
+/// Why C: encoded by the child.
+enum csb_hook_failure {
+    CSB_HOOK_EXITED = 0x10000,    ///< | exit status
+    CSB_HOOK_SIGNALED = 0x20000,  ///< | signal number
+    CSB_HOOK_TIMED_OUT = 0x30000,
+};
+
 /// Everything the child needs, resolved by the parent. Lives in memory the parent keeps
 /// mapped until the child has exec'd or died. Why C: read by the child without the runtime.
 struct csb_plan {
@@ -162,6 +180,18 @@ struct csb_plan {
     int32_t sync_slot;           ///< socket to the parent (SOCK_SEQPACKET)
     int32_t fifo_slot;           ///< start fifo held open O_RDWR: read blocks until start; -1 none
     int32_t exec_after_fifo;     ///< 1 normal; the fifo byte releases execve
+
+    // Hooks (create only)
+    uint32_t hooks_sync;         ///< after the mounts, before pivot_root: send CSB_MSG_HOOKS and wait for GO
+    const struct csb_hook *_Nullable create_container_hooks;
+    uint32_t create_container_hook_count;
+    const struct csb_hook *_Nullable start_container_hooks;
+    uint32_t start_container_hook_count;
+    char *_Nullable hook_state_creating;   ///< state JSON ("creating"), written by the parent before that GO
+    uint32_t hook_state_creating_len;
+    char *_Nullable hook_state_created;    ///< state JSON ("created") for startContainer hooks
+    uint32_t hook_state_created_len;
+    int32_t hook_output_slot;    ///< memfd for the hooks' stdout and stderr; -1 none
 };
 
 // MARK: - Messages between child and parent
@@ -178,7 +208,7 @@ enum csb_step {
     CSB_STEP_AFFINITY, CSB_STEP_CAP_BOUNDING, CSB_STEP_GROUPS, CSB_STEP_SETGID, CSB_STEP_SETUID,
     CSB_STEP_CAPS, CSB_STEP_AMBIENT, CSB_STEP_NO_NEW_PRIVS, CSB_STEP_SECCOMP, CSB_STEP_CWD,
     CSB_STEP_LOOKUP, CSB_STEP_WAIT_START, CSB_STEP_EXEC, CSB_STEP_UMASK, CSB_STEP_SETSID,
-    CSB_STEP_CLOSE_FDS,
+    CSB_STEP_CLOSE_FDS, CSB_STEP_HOOKS_SYNC, CSB_STEP_CREATE_CONTAINER_HOOK, CSB_STEP_START_CONTAINER_HOOK,
 };
 
 /// Message kinds on the sync socket. Why C: sent by the child.
@@ -190,6 +220,7 @@ enum csb_message_kind {
     CSB_MSG_CREATED = 5,   ///< child → parent: set up, waiting for start
     CSB_MSG_ERROR = 6,     ///< child → parent: step failed
     CSB_MSG_PID = 7,       ///< child → parent: the pid of the process that continues (fork_after_setns)
+    CSB_MSG_HOOKS = 8,     ///< child → parent: mounts done; run prestart/createRuntime hooks, then send GO
 };
 
 /// The fixed-size message on the sync socket. Why C: shared wire format with the child.
@@ -216,6 +247,13 @@ int csb_send_message(int sock, const struct csb_message *message, int fd);
 /// Receives a message (and at most one fd, returned CLOEXEC in `*fd` or -1).
 /// Why C: cmsg layout. - Returns: bytes received (0 on EOF) or -errno.
 int csb_recv_message(int sock, struct csb_message *message, int *fd);
+
+/// posix_spawn of an OCI hook run by the runtime (prestart, createRuntime, poststart,
+/// poststop): `in_fd` becomes stdin, `out_fd` stdout and stderr, signals default and
+/// unblocked. Why C: posix_spawn attributes and sigset_t are opaque to Swift.
+/// - Returns: the pid, with a pidfd in `*pidfd`; or -errno.
+int csb_spawn_hook(const char *path, char *_Nullable const *_Nonnull argv, char *_Nullable const *_Nonnull envp,
+                   int in_fd, int out_fd, int *pidfd);
 
 /// Blocks every signal in the calling thread and returns the old mask in `old` (128 bytes).
 /// Why C: sigset_t is opaque to Swift.
@@ -244,6 +282,9 @@ uint32_t csb_minor(uint64_t dev);
 int csb_open_path(const char *path);
 /// memfd_create(name, MFD_CLOEXEC). Why C: GNU-only, hidden from Swift. - Returns: fd or -errno.
 int csb_memfd(const char *name);
+/// eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK): cgroup v1 OOM notifications. Why C: the
+/// header is not in Swift's Glibc module. - Returns: fd or -errno.
+int csb_eventfd(void);
 
 /// Connects to the unix socket at `path` and sends `data` with `fd` attached (SCM_RIGHTS):
 /// the seccomp listener and console socket protocols. Why C: sockaddr_un and cmsg layout.
