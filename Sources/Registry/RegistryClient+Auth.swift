@@ -135,9 +135,11 @@ extension RegistryClient {
         else {
             throw RegistryError(.protocolError, "\(subject): token server \(realmHost) answered no token")
         }
-        let lifetime = max(reply.expires_in ?? 60, 60)
-        // Renew a little early so a token does not expire in flight.
-        let expires = ContinuousClock.now + .seconds(max(lifetime - 10, 5))
+        // The lifetime the server states (60 s when it states none, as the spec says) is
+        // honoured even when short; renewal comes a little early (a fifth of the lifetime,
+        // at most 10 s) so a token does not expire in flight.
+        let lifetime = Double(max(reply.expires_in ?? 60, 1))
+        let expires = ContinuousClock.now + .seconds(lifetime - min(10, lifetime / 5))
         auth.withLock {
             $0.tokens[AuthCache.tokenKey(host: host, scopes: scopes)] = AuthCache.Token(value: token, expires: expires)
         }
@@ -152,6 +154,7 @@ extension RegistryClient {
             outgoing.method = request.method
             outgoing.headers = request.headers
             outgoing.headers.replaceOrAdd(name: "User-Agent", value: configuration.userAgent)
+            outgoing.tlsConfiguration = try tlsConfiguration(forURL: request.url)
             if let body = request.body { outgoing.body = .bytes(body) }
             do {
                 let response = try await http.execute(outgoing, timeout: Self.timeAmount(request.timeout), logger: logger)
@@ -167,9 +170,9 @@ extension RegistryClient {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                guard attempt < configuration.retry.maxAttempts else {
-                    throw RegistryError(.transport, "\(request.subject): token request to \(Self.hostOf(request.url)) failed", underlying: error)
-                }
+                let failure = Self.transportError(
+                    error, subject: request.subject, what: "token request to \(Self.hostOf(request.url))", url: request.url)
+                guard failure.code == .transport, attempt < configuration.retry.maxAttempts else { throw failure }
                 try await Task.sleep(for: configuration.retry.delay(beforeRetry: attempt))
                 attempt += 1
             }

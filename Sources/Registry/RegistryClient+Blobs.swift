@@ -66,12 +66,20 @@ extension RegistryClient {
             throw RegistryError(
                 .tooLarge, "\(subject): \(descriptor.size) bytes exceeds the bound of \(configuration.maxBlobSize) bytes")
         }
-        let url = endpoint(repository).url("\(repository.path)/blobs/\(descriptor.digest)")
+        return try await fromPullEndpoints(repository, subject: subject) { endpoint in
+            try await openBlob(repository, descriptor: descriptor, from: offset, subject: subject, at: endpoint)
+        }
+    }
+
+    private func openBlob(
+        _ repository: Reference, descriptor: Descriptor, from offset: Int64, subject: String, at endpoint: RegistryEndpoint
+    ) async throws -> (body: HTTPClientResponse.Body, skip: Int64) {
+        let url = endpoint.url("\(repository.path)/blobs/\(descriptor.digest)")
         var headers = HTTPHeaders()
         if offset > 0 { headers.add(name: "Range", value: "bytes=\(offset)-") }
         let response = try await send(RegistryRequest(
             .GET, url, headers: headers, scopes: [Self.pullScope(repository)], subject: subject,
-            followsRedirects: true, timeout: configuration.blobTimeout))
+            retryable: !endpoint.isMirror, followsRedirects: true, timeout: configuration.blobTimeout))
         let length = response.headers.first(name: "Content-Length").flatMap(Int64.init)
         switch response.status {
         case .ok:

@@ -79,15 +79,23 @@ extension RegistryClient {
     /// - Throws: ``RegistryError`` for failures other than 404.
     public func manifestDescriptor(_ reference: Reference) async throws -> Descriptor? {
         let reference = reference.withDefaultTag()
+        return try await fromPullEndpoints(reference, subject: "\(reference)") { endpoint in
+            try await manifestDescriptor(reference, at: endpoint)
+        }
+    }
+
+    private func manifestDescriptor(_ reference: Reference, at endpoint: RegistryEndpoint) async throws -> Descriptor? {
         let target = reference.digest?.description ?? reference.tag ?? Reference.defaultTag
-        let url = endpoint(reference).url("\(reference.path)/manifests/\(target)")
+        let url = endpoint.url("\(reference.path)/manifests/\(target)")
         var headers = HTTPHeaders()
         headers.add(name: "Accept", value: Self.manifestAcceptTypes.map(\.rawValue).joined(separator: ", "))
         let response = try await send(RegistryRequest(
             .HEAD, url, headers: headers, scopes: [Self.pullScope(reference)], subject: "\(reference)",
-            timeout: configuration.requestTimeout))
+            retryable: !endpoint.isMirror, timeout: configuration.requestTimeout))
         if response.status == .notFound {
             await Self.discard(response)
+            // A mirror lacking the manifest is a miss, not an answer: the registry decides.
+            if endpoint.isMirror { throw RegistryError(.notFound, "\(reference): not on mirror \(endpoint.host)") }
             return nil
         }
         guard response.status == .ok else { throw await failure(response, subject: "\(reference)", url: url) }
@@ -118,6 +126,10 @@ extension RegistryClient {
     /// - Returns: the document's descriptor.
     /// - Throws: ``RegistryError``: `digestMismatch` if the registry reports another
     ///   digest, `tooLarge`, `unauthorized`, `denied`, `protocolError`.
+    ///
+    /// A document with a `subject` pushed to a registry without the referrers API (no
+    /// `OCI-Subject` in the answer) is also added to the subject's referrers tag index
+    /// (see ``referrers(of:artifactType:)``).
     @discardableResult
     public func pushManifest(_ data: Data, mediaType: MediaType, to reference: Reference) async throws -> Descriptor {
         guard data.count <= configuration.maxManifestSize else {
@@ -145,6 +157,14 @@ extension RegistryClient {
                     .digestMismatch, "\(reference): registry stored manifest as \(reported), content hashes to \(descriptor.digest)")
             }
         }
+        // A registry with the referrers API confirms a subject with OCI-Subject; without
+        // it, the client keeps the subject's referrers tag index up to date.
+        if response.headers.first(name: "OCI-Subject") == nil,
+            let document = try? ManifestDocument.decode(data, mediaType: mediaType),
+            let subject = Self.subject(of: document)
+        {
+            try await recordReferrer(descriptor, document: document, subject: subject.digest, in: reference.repository)
+        }
         return descriptor
     }
 
@@ -153,12 +173,21 @@ extension RegistryClient {
     private func fetchManifest(
         _ reference: Reference, target: String, expected: Digest?, expectedSize: Int64?
     ) async throws -> FetchedManifest {
-        let url = endpoint(reference).url("\(reference.path)/manifests/\(target)")
+        try await fromPullEndpoints(reference, subject: "\(reference)") { endpoint in
+            try await fetchManifest(reference, target: target, expected: expected, expectedSize: expectedSize, at: endpoint)
+        }
+    }
+
+    /// Fetches and verifies a manifest from one endpoint (a mirror or the registry).
+    func fetchManifest(
+        _ reference: Reference, target: String, expected: Digest?, expectedSize: Int64?, at endpoint: RegistryEndpoint
+    ) async throws -> FetchedManifest {
+        let url = endpoint.url("\(reference.path)/manifests/\(target)")
         var headers = HTTPHeaders()
         headers.add(name: "Accept", value: Self.manifestAcceptTypes.map(\.rawValue).joined(separator: ", "))
         let response = try await send(RegistryRequest(
             .GET, url, headers: headers, scopes: [Self.pullScope(reference)], subject: "\(reference)",
-            timeout: configuration.requestTimeout))
+            retryable: !endpoint.isMirror, timeout: configuration.requestTimeout))
         guard response.status == .ok else { throw await failure(response, subject: "\(reference)", url: url) }
         let contentType = try Self.contentType(response.headers, reference: reference)
         if let contentType, contentType.isDockerSchema1 {
@@ -203,6 +232,14 @@ extension RegistryClient {
             ?? (document.index != nil ? MediaType.imageIndex : MediaType.imageManifest)
         let descriptor = Descriptor(mediaType: mediaType, digest: digest, size: Int64(data.count))
         return FetchedManifest(descriptor: descriptor, data: data, document: document)
+    }
+
+    /// The `subject` of a manifest or index.
+    static func subject(of document: ManifestDocument) -> Descriptor? {
+        switch document {
+        case .manifest(let manifest): return manifest.subject
+        case .index(let index): return index.subject
+        }
     }
 
     static func contentType(_ headers: HTTPHeaders, reference: Reference) throws -> MediaType? {

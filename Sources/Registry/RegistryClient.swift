@@ -4,6 +4,7 @@ import Logging
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import NIOSSL
 import OCISpec
 import Synchronization
 
@@ -13,7 +14,9 @@ import Synchronization
 ///
 /// Every manifest and blob is verified against its digest before it is used or
 /// committed, and every response is size-bounded. Plain HTTP is used only for loopback
-/// registries and those listed in ``RegistryConfiguration/insecureRegistries``.
+/// registries and those listed in ``RegistryConfiguration/insecureRegistries``; TLS
+/// trusts the system's CAs plus those configured per registry
+/// (``RegistryHostConfiguration``), and pulls try a registry's mirrors first.
 ///
 /// ```swift
 /// try await RegistryClient.withClient { client in
@@ -31,6 +34,8 @@ public final class RegistryClient: Sendable {
     let http: HTTPClient
     let logger: Logger
     let auth = Mutex(AuthCache())
+    /// What the client derived from the configuration per host, computed once.
+    let hostCache = Mutex(HostCache())
 
     /// Creates a client. Call ``shutdown()`` before it is released.
     /// - Parameters:
@@ -51,6 +56,11 @@ public final class RegistryClient: Sendable {
         httpConfiguration.timeout = HTTPClient.Configuration.Timeout(
             connect: Self.timeAmount(configuration.connectTimeout), read: Self.timeAmount(configuration.readTimeout))
         httpConfiguration.decompression = .disabled
+        // A failed connection fails its request at once: the client's RetryPolicy decides
+        // about retries (with backoff), a dead mirror falls back to the registry without
+        // waiting out the connect timeout, and a TLS handshake that cannot succeed (an
+        // untrusted certificate) is reported at once instead of retried until the timeout.
+        httpConfiguration.connectionPool.retryConnectionEstablishment = false
         self.http = HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: httpConfiguration)
     }
 
@@ -151,6 +161,7 @@ public final class RegistryClient: Sendable {
             outgoing.method = request.method
             outgoing.headers = request.headers
             outgoing.headers.replaceOrAdd(name: "User-Agent", value: configuration.userAgent)
+            outgoing.tlsConfiguration = try tlsConfiguration(forURL: url)
             if let authorization, RegistryEndpoint.authority(of: url) == origin {
                 outgoing.headers.replaceOrAdd(name: "Authorization", value: authorization)
             }
@@ -165,7 +176,7 @@ public final class RegistryClient: Sendable {
             } catch is CancellationError {
                 throw CancellationError()
             } catch {
-                throw RegistryError(.transport, "\(request.subject): \(request.method) \(url) failed", underlying: error)
+                throw Self.transportError(error, subject: request.subject, what: "\(request.method) \(url)", url: url)
             }
             let status = response.status.code
             guard request.followsRedirects, [301, 302, 303, 307, 308].contains(status),
@@ -259,7 +270,8 @@ public final class RegistryClient: Sendable {
     /// Token scope for pushing to a repository.
     static func pushScope(_ reference: Reference) -> String { "repository:\(reference.path):pull,push" }
 
+    /// The registry itself (never a mirror) for a reference.
     func endpoint(_ reference: Reference) -> RegistryEndpoint {
-        RegistryEndpoint(reference: reference, configuration: configuration)
+        endpoint(host: reference.registryHost)
     }
 }

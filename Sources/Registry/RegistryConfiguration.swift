@@ -1,5 +1,7 @@
-/// Settings of a ``RegistryClient``: which registries speak plain HTTP, size bounds,
-/// parallelism, upload chunking, retries and timeouts.
+import Foundation
+
+/// Settings of a ``RegistryClient``: which registries speak plain HTTP, per-registry
+/// mirrors and TLS settings, size bounds, parallelism, upload chunking, retries and timeouts.
 public struct RegistryConfiguration: Sendable {
     /// Registry hosts (`host` or `host:port`) reached over plain HTTP. Loopback hosts
     /// (`localhost`, `127.0.0.0/8`, `[::1]`) always are, as Docker treats them.
@@ -27,6 +29,16 @@ public struct RegistryConfiguration: Sendable {
     public var blobTimeout: Duration
     /// The `User-Agent` header.
     public var userAgent: String
+    /// Per-registry settings (mirrors, plain HTTP or TLS, CA and client certificates),
+    /// keyed by reference domain or registry host (`docker.io`, `127.0.0.1:5000`).
+    public var hosts: [String: RegistryHostConfiguration]
+    /// `certs.d`-style directories searched for `HOST/*.crt` (CAs) and
+    /// `HOST/NAME.cert` + `HOST/NAME.key` (client certificates), in order. Empty by
+    /// default; ``standardCertificateDirectories`` are Docker's and Podman's.
+    public var certificateDirectories: [String]
+
+    /// Podman's and Docker's per-registry certificate directories.
+    public static let standardCertificateDirectories = ["/etc/containers/certs.d", "/etc/docker/certs.d"]
 
     /// Creates a configuration.
     /// - Parameters:
@@ -42,12 +54,15 @@ public struct RegistryConfiguration: Sendable {
     ///   - requestTimeout: deadline of non-blob requests.
     ///   - blobTimeout: deadline of blob requests.
     ///   - userAgent: the `User-Agent` header.
+    ///   - hosts: per-registry settings keyed by domain or host.
+    ///   - certificateDirectories: `certs.d`-style directories.
     public init(
         insecureRegistries: Set<String> = [], maxManifestSize: Int = 4 << 20, maxConfigSize: Int64 = 16 << 20,
         maxBlobSize: Int64 = 64 << 30, maxConcurrentDownloads: Int = 3, uploadChunkSize: Int = 16 << 20,
         retry: RetryPolicy = RetryPolicy(), connectTimeout: Duration = .seconds(15),
         readTimeout: Duration = .seconds(60), requestTimeout: Duration = .seconds(120),
-        blobTimeout: Duration = .seconds(3600), userAgent: String = "caisson/0.1"
+        blobTimeout: Duration = .seconds(3600), userAgent: String = "caisson/0.1",
+        hosts: [String: RegistryHostConfiguration] = [:], certificateDirectories: [String] = []
     ) {
         self.insecureRegistries = insecureRegistries
         self.maxManifestSize = maxManifestSize
@@ -61,15 +76,49 @@ public struct RegistryConfiguration: Sendable {
         self.requestTimeout = requestTimeout
         self.blobTimeout = blobTimeout
         self.userAgent = userAgent
+        self.hosts = hosts
+        self.certificateDirectories = certificateDirectories
     }
 
-    /// Whether a registry host is reached over plain HTTP: loopback hosts and those
-    /// listed in ``insecureRegistries``.
+    /// Whether a registry host is reached over plain HTTP: what its host settings say,
+    /// else HTTPS if they carry TLS settings (a CA, a client certificate), else plain HTTP
+    /// for loopback hosts and those listed in ``insecureRegistries``.
     /// - Parameter host: `host` or `host:port`, as in a reference's domain.
     /// - Returns: `true` for plain HTTP, `false` for HTTPS.
     public func usesPlainHTTP(_ host: String) -> Bool {
+        if let settings = try? hostConfiguration(for: host) {
+            if let plainHTTP = settings.plainHTTP { return plainHTTP }
+            if settings.hasTLSSettings { return false }
+        }
         if insecureRegistries.contains(host) { return true }
         return Self.isLoopback(host)
+    }
+
+    /// The settings of one registry: the entry of ``hosts`` for the host (or for its
+    /// Docker Hub alias: `docker.io` also covers `registry-1.docker.io`), plus the
+    /// certificates found for it in ``certificateDirectories``.
+    /// - Parameter host: `host` or `host:port`.
+    /// - Returns: the merged settings (empty if nothing is configured).
+    /// - Throws: ``RegistryError`` `invalidConfiguration` for a client certificate
+    ///   without its key (or a key without its certificate).
+    public func hostConfiguration(for host: String) throws -> RegistryHostConfiguration {
+        let names = Self.lookupNames(host)
+        var settings = names.lazy.compactMap { hosts[$0] }.first
+            ?? hosts.first(where: { names.contains(CredentialStore.normalizedHost($0.key)) })?.value
+            ?? RegistryHostConfiguration()
+        for directory in certificateDirectories {
+            for name in names {
+                try settings.addCertificates(fromDirectory: "\(directory)/\(name)")
+            }
+        }
+        return settings
+    }
+
+    /// The names a host's settings may be filed under: itself, then its normalised form
+    /// (`registry-1.docker.io` → `docker.io`).
+    static func lookupNames(_ host: String) -> [String] {
+        let normalized = CredentialStore.normalizedHost(host)
+        return normalized == host ? [host] : [host, normalized]
     }
 
     /// Whether `host` (with or without port) names the loopback interface.

@@ -5,7 +5,7 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
             case invalidChallenge, unauthorized, denied, notFound, digestMismatch, tooLarge, protocolError, transport
-            case unsupported, invalidConfiguration
+            case unsupported, invalidConfiguration, tls
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -31,6 +31,11 @@ public struct RegistryError: Error, Sendable, CustomStringConvertible {
         /// A credential source or client setting is unusable (bad `config.json`, failing
         /// credential helper, plain HTTP to a registry not marked insecure).
         public static let invalidConfiguration = Code(.invalidConfiguration)
+
+        /// A TLS handshake failed: the registry's certificate is not trusted (its CA is not
+        /// configured) or not valid for its name, or the registry does not speak TLS.
+        /// Not retried: trying again cannot change the outcome.
+        public static let tls = Code(.tls)
 
         /// The code's name (`digestMismatch`).
         public var description: String { "\(value)" }

@@ -56,13 +56,23 @@ public final class LocalRegistry: Sendable {
     ///     apache2-utils); anonymous access when nil.
     ///   - tokenServer: a token server to delegate auth to (distribution token auth);
     ///     used instead of `basicAuth` when given.
+    ///   - tls: serve HTTPS with this certificate and key (see ``TestCertificates``);
+    ///     plain HTTP when nil.
     /// - Returns: the running registry; call ``stop()``.
     /// - Throws: if the binary is missing or the server does not come up.
     public static func start(
-        basicAuth: (username: String, password: String)? = nil, tokenServer: LocalTokenServer? = nil
+        basicAuth: (username: String, password: String)? = nil, tokenServer: LocalTokenServer? = nil,
+        tls: (certificate: String, key: String)? = nil
     ) async throws -> LocalRegistry {
         let directory = try makeTemporaryDirectory(prefix: "caisson-registry")
         do {
+            let tlsSection = tls.map { files in
+                """
+                  tls:
+                    certificate: \(files.certificate)
+                    key: \(files.key)
+                """
+            } ?? ""
             var authSection = ""
             if let tokenServer {
                 authSection = """
@@ -102,6 +112,7 @@ public final class LocalRegistry: Sendable {
                     http:
                       addr: 127.0.0.1:\(port)
                       secret: caisson-test-secret
+                    \(tlsSection)
                     \(authSection)
                     """
                 try config.write(toFile: "\(directory)/config.yml", atomically: true, encoding: .utf8)
@@ -220,6 +231,7 @@ public final class LocalRegistry: Sendable {
 /// - Parameters:
 ///   - basicAuth: user and password for htpasswd basic auth; anonymous when nil.
 ///   - tokenServer: a token server for distribution token auth, used instead of `basicAuth`.
+///   - tls: serve HTTPS with this certificate and key; plain HTTP when nil.
 ///   - isolation: the caller's isolation, inherited by `body`.
 ///   - body: receives the registry.
 /// - Returns: what `body` returns.
@@ -227,10 +239,11 @@ public final class LocalRegistry: Sendable {
 public func withLocalRegistry<R>(
     basicAuth: (username: String, password: String)? = nil,
     tokenServer: LocalTokenServer? = nil,
+    tls: (certificate: String, key: String)? = nil,
     isolation: isolated (any Actor)? = #isolation,
     _ body: (LocalRegistry) async throws -> sending R
 ) async throws -> sending R {
-    let registry = try await LocalRegistry.start(basicAuth: basicAuth, tokenServer: tokenServer)
+    let registry = try await LocalRegistry.start(basicAuth: basicAuth, tokenServer: tokenServer, tls: tls)
     defer { registry.stop() }
     return try await body(registry)
 }

@@ -8,7 +8,7 @@ import Glibc
 /// A small token server implementing the distribution token auth spec
 /// (docker/distribution docs/spec/auth/token.md) on 127.0.0.1, for registry tests:
 /// `GET /token?service=…&scope=…` with optional basic credentials answers
-/// `{"token": JWT, "expires_in": 300}`, an RS256 JWT whose `x5c` header carries a
+/// `{"token": JWT, "expires_in": LIFETIME}` (300 s unless asked otherwise), an RS256 JWT whose `x5c` header carries a
 /// self-signed certificate that the registry trusts (`rootcertbundle`). Signing uses
 /// the `openssl` command.
 ///
@@ -26,6 +26,8 @@ public final class LocalTokenServer: Sendable {
     public let certificatePath: String
     /// The user and password that get push access.
     public let user: (username: String, password: String)
+    /// How long issued tokens live, in seconds (`expires_in` and the JWT's `exp`).
+    public let tokenLifetime: Int
     private let directory: String
     private let keyPath: String
     private let certificateDER: String
@@ -48,10 +50,12 @@ public final class LocalTokenServer: Sendable {
     /// - Parameters:
     ///   - directory: where to keep the key and certificate (an existing directory).
     ///   - user: the user and password that get push access.
+    ///   - tokenLifetime: seconds a token lives (short ones test expiry and renewal).
     /// - Throws: if `openssl` fails or the socket cannot be bound.
-    public init(directory: String, user: (username: String, password: String)) throws {
+    public init(directory: String, user: (username: String, password: String), tokenLifetime: Int = 300) throws {
         self.directory = directory
         self.user = user
+        self.tokenLifetime = tokenLifetime
         keyPath = "\(directory)/token.key"
         certificatePath = "\(directory)/token.crt"
         try Self.openssl([
@@ -140,7 +144,7 @@ public final class LocalTokenServer: Sendable {
         }
         do {
             let token = try makeToken(subject: subject, access: access)
-            respond(connection, status: "200 OK", body: #"{"token":"\#(token)","expires_in":300}"#)
+            respond(connection, status: "200 OK", body: #"{"token":"\#(token)","expires_in":\#(tokenLifetime)}"#)
         } catch {
             respond(connection, status: "500 Internal Server Error", body: #"{"errors":[{"code":"UNKNOWN","message":"signing failed"}]}"#)
         }
@@ -162,7 +166,7 @@ public final class LocalTokenServer: Sendable {
         let now = Int(Date().timeIntervalSince1970)
         let header: [String: Any] = ["typ": "JWT", "alg": "RS256", "x5c": [certificateDER]]
         let claims: [String: Any] = [
-            "iss": Self.issuer, "sub": subject, "aud": Self.service, "exp": now + 300, "nbf": now - 10, "iat": now,
+            "iss": Self.issuer, "sub": subject, "aud": Self.service, "exp": now + tokenLifetime, "nbf": now - 10, "iat": now,
             "jti": UUID().uuidString, "access": access,
         ]
         let signingInput = Self.base64URL(try JSONSerialization.data(withJSONObject: header))

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Caisson
 import Foundation
+import Glibc
+import Synchronization
 
 @main
 struct CaissonCommand: AsyncParsableCommand {
@@ -11,7 +13,9 @@ struct CaissonCommand: AsyncParsableCommand {
         subcommands: [
             SpecCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
             DeleteCommand.self, RunCommand.self, ListCommand.self, ExecCommand.self, PsCommand.self,
-            FeaturesCommand.self,
+            FeaturesCommand.self, PauseCommand.self, ResumeCommand.self, UpdateCommand.self, EventsCommand.self,
+            PullCommand.self, PushCommand.self, ImagesCommand.self, RmiCommand.self, TagCommand.self,
+            LoginCommand.self, LogoutCommand.self,
         ])
 
     @OptionGroup var global: GlobalOptions
@@ -22,23 +26,77 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Root directory for storage of container state.")
     var root: String = "/run/caisson"
 
-    @Option(help: "Log file (accepted for runc compatibility).")
+    @Option(help: "Append errors (and with --debug, debug lines) to this file, as runc does.")
     var log: String?
 
-    @Option(name: .customLong("log-format"), help: "Log format (accepted for runc compatibility).")
-    var logFormat: String?
+    @Option(name: .customLong("log-format"), help: "Log format: text or json (containerd reads the last JSON error line).")
+    var logFormat: String = "text"
 
-    @Flag(help: "Enable debug output (accepted for runc compatibility).")
+    @Flag(help: "Enable debug output.")
     var debug = false
 
-    @Flag(name: .customLong("systemd-cgroup"), help: "Use systemd cgroups (not supported; cgroupsPath is used as a path).")
+    @Flag(name: .customLong("systemd-cgroup"), help: "Use systemd cgroups (not supported: refused).")
     var systemdCgroup = false
 
     var runtime: Runtime { Runtime(stateRoot: root) }
+
+    /// Runs for every command line (ArgumentParser validates option groups): sets up the
+    /// log before any command can fail.
+    func validate() throws {
+        guard logFormat == "text" || logFormat == "json" else {
+            throw ValidationError("--log-format: \"\(logFormat)\" is not text or json")
+        }
+        CLILog.configure(path: log, json: logFormat == "json", debug: debug)
+        if systemdCgroup {
+            fail("--systemd-cgroup: systemd cgroup management is not supported; use cgroupfs paths (podman: cgroup_manager = \"cgroupfs\", containerd: SystemdCgroup = false)")
+        }
+    }
 }
 
-/// Prints `error` as runc does (one line on stderr) and exits 1.
+/// runc's log file: `--log PATH` gets one line per error, as text
+/// (`time="…" level=error msg="…"`) or JSON (`{"level":"error","msg":"…","time":"…"}`).
+enum CLILog {
+    private struct Settings: Sendable {
+        var path: String?
+        var json = false
+        var debug = false
+    }
+    private static let settings = Mutex(Settings())
+
+    static func configure(path: String?, json: Bool, debug: Bool) {
+        settings.withLock { $0 = Settings(path: path, json: json, debug: debug) }
+    }
+
+    /// Appends one line at `level` to the log file, if one was given.
+    static func write(level: String, _ message: String) {
+        let current = settings.withLock { $0 }
+        guard let path = current.path, level != "debug" || current.debug else { return }
+        let time = ISO8601DateFormatter().string(from: Date())
+        let line: String
+        if current.json {
+            let fields = ["level": level, "msg": message, "time": time]
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+            line = String(decoding: (try? encoder.encode(fields)) ?? Data(), as: UTF8.self)
+        } else {
+            let quoted = message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            line = "time=\"\(time)\" level=\(level) msg=\"\(quoted)\""
+        }
+        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { return }
+        _ = (line + "\n").withCString { Glibc.write(fd, $0, strlen($0)) }
+        close(fd)
+    }
+}
+
+/// Prints `error` as runc does (one line on stderr, and the log file) and exits 1.
 func fail(_ error: any Error) -> Never {
-    FileHandle.standardError.write(Data("caisson: \(error)\n".utf8))
+    fail("\(error)")
+}
+
+/// Prints `message` as runc does (one line on stderr, and the log file) and exits 1.
+func fail(_ message: String) -> Never {
+    CLILog.write(level: "error", message)
+    FileHandle.standardError.write(Data("caisson: \(message)\n".utf8))
     Foundation.exit(1)
 }

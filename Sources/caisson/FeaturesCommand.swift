@@ -27,8 +27,7 @@ struct FeaturesCommand: ParsableCommand {
         RuntimeFeatures(
             ociVersionMin: "1.0.0",
             ociVersionMax: "1.2.0",
-            // Hooks are not run yet: an honest empty list, not the six names.
-            hooks: [],
+            hooks: ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"],
             mountOptions: mountOptions,
             linux: .init(
                 namespaces: [.cgroup, .ipc, .mount, .network, .pid, .time, .user, .uts],

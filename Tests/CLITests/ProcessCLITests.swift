@@ -172,7 +172,7 @@ struct ProcessCLITests {
             let features = try OCIJSON.decode(RuntimeFeatures.self, from: Data(output.stdout.utf8))
             #expect(features.ociVersionMin == "1.0.0")
             #expect(features.ociVersionMax == "1.2.0")
-            #expect(features.hooks == [])
+            #expect(features.hooks == ["prestart", "createRuntime", "createContainer", "startContainer", "poststart", "poststop"])
             let mountOptions = Set(features.mountOptions ?? [])
             #expect(mountOptions.isSuperset(of: ["bind", "rbind", "ro", "rro", "nosuid", "rprivate", "tmpcopyup"]))
             #expect(!mountOptions.contains("mand"))
@@ -198,6 +198,7 @@ struct ProcessCLITests {
             #expect(runcOperators == Set(seccomp.operators ?? []))
             #expect(runcArchs.isSubset(of: Set(seccomp.archs ?? [])))
             #expect(runcNamespaces.isSubset(of: Set(linux.namespaces ?? [])))
+            #expect(Set(runc.hooks ?? []) == Set(features.hooks ?? []), "runc hooks: \(runc.hooks ?? [])")
             #expect(mountOptions.isSubset(of: Set(runc.mountOptions ?? [])), "\(mountOptions.subtracting(runc.mountOptions ?? []))")
             // runc lists what its Go library knows; libcap lists what this kernel has.
             let kernelLast = Int((try? String(contentsOfFile: "/proc/sys/kernel/cap_last_cap", encoding: .utf8))?

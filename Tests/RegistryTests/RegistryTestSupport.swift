@@ -30,17 +30,21 @@ struct RegistryFixture {
 /// Starts a registry (with basic auth, or token auth backed by a ``LocalTokenServer``
 /// granting push to `tokenUser`, if asked), builds busybox into a source store and
 /// runs `body`; the server is stopped and every directory removed afterwards, even on failure.
+/// With `tls`, the registry serves HTTPS with those files; the fixture's client then
+/// cannot reach it (loopback is plain HTTP unless configured): tests make their own.
 func withRegistryFixture(
     basicAuth: (username: String, password: String)? = nil,
     tokenUser: (username: String, password: String)? = nil,
+    tokenLifetime: Int = 300,
+    tls: (certificate: String, key: String)? = nil,
     configuration: RegistryConfiguration = RegistryConfiguration(retry: RetryPolicy(maxAttempts: 3, initialDelay: .milliseconds(50))),
     credentials: (LocalRegistry) throws -> CredentialStore = { _ in .anonymous },
     _ body: (RegistryFixture) async throws -> Void
 ) async throws {
     try await withTemporaryDirectory(prefix: "caisson-registry-test") { directory in
-        let tokenServer = try tokenUser.map { try LocalTokenServer(directory: directory, user: $0) }
+        let tokenServer = try tokenUser.map { try LocalTokenServer(directory: directory, user: $0, tokenLifetime: tokenLifetime) }
         defer { tokenServer?.stop() }
-        try await withLocalRegistry(basicAuth: basicAuth, tokenServer: tokenServer) { registry in
+        try await withLocalRegistry(basicAuth: basicAuth, tokenServer: tokenServer, tls: tls) { registry in
             let source = try ImageStore(root: "\(directory)/source")
             let rootfs = try BusyboxImage.make(in: "\(directory)/bb-rootfs")
             let busybox = try await source.build(from: rootfs.rootfs, name: "busybox", config: BusyboxImage.config)
