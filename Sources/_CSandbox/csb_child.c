@@ -737,6 +737,12 @@ static int c_finish(const struct csb_plan *p) {
         TRY(CSB_STEP_AFFINITY, -1, CSB_SYS3(SYS_sched_setaffinity, 0, p->cpu_affinity_words * 8, p->cpu_affinity));
     if (p->umask >= 0) CSB_SYS1(SYS_umask, p->umask);
 
+    // Without no_new_privs, loading a filter needs CAP_SYS_ADMIN: load it while the setup
+    // still has it, before the capabilities and ids change (as runc does). The rest of the
+    // setup then runs under the filter, as in runc.
+    int seccomp_before_identity = p->seccomp_filter && p->seccomp_early && !p->no_new_privs;
+    if (seccomp_before_identity) c_seccomp(p);
+
     c_identity(p);
 
     if (p->cwd && p->cwd[0]) {
@@ -757,7 +763,7 @@ static int c_finish(const struct csb_plan *p) {
     if (found < 0) c_fail(p, CSB_STEP_LOOKUP, found, -1);
 
     if (p->no_new_privs) TRY(CSB_STEP_NO_NEW_PRIVS, -1, CSB_SYS5(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0));
-    if (p->seccomp_filter && p->seccomp_early) c_seccomp(p);
+    if (p->seccomp_filter && p->seccomp_early && !seccomp_before_identity) c_seccomp(p);
 
     c_send(p->sync_slot, CSB_MSG_CREATED, 0, 0, -1, -1);
     if (p->fifo_slot >= 0) {

@@ -227,6 +227,23 @@ struct IsolationTests {
         }
     }
 
+    @Test("a seccomp profile without no_new_privileges (podman's default) loads before the capabilities drop")
+    func seccompWithoutNoNewPrivileges() async throws {
+        try await withSandbox { env in
+            let r = try await env.sh("grep -E 'Seccomp|NoNewPrivs|CapEff' /proc/self/status; id -u") { spec in
+                let secure = RuntimeSpec.secureDefault(args: spec.process?.args ?? [])
+                spec.process = secure.process
+                spec.process?.noNewPrivileges = false
+                spec.linux?.seccomp = secure.linux?.seccomp
+            }
+            #expect(r.status == .exited(0), "\(r.stderr)")
+            #expect(statusField(r.stdout, "Seccomp") == "2")
+            #expect(statusField(r.stdout, "NoNewPrivs") == "0")
+            // No CAP_SYS_ADMIN (bit 21) left, yet the filter is in place.
+            #expect(statusField(r.stdout, "CapEff") == "00000000a80425fb")
+        }
+    }
+
     @Test("personality, scheduler and exec CPU affinity")
     func schedulingAndPersonality() async throws {
         try await withSandbox { env in
