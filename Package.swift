@@ -19,6 +19,7 @@ let package = Package(
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Sandbox", targets: ["Sandbox"]),
         .library(name: "Caisson", targets: ["Caisson"]),
+        .library(name: "CaissonNetwork", targets: ["CaissonNetwork"]),
         .executable(name: "caisson", targets: ["caisson"]),
     ],
     dependencies: [
@@ -41,10 +42,18 @@ let package = Package(
         .systemLibrary(
             name: "CArchive", pkgConfig: "libarchive",
             providers: [.apt(["libarchive-dev"])]),
+        .systemLibrary(
+            name: "CNftables", pkgConfig: "libnftables",
+            providers: [.apt(["libnftables-dev"])]),
 
         // MARK: C core (everything between clone and execve)
         .target(
             name: "_CSandbox",
+            cSettings: [.define("_GNU_SOURCE")]),
+
+        // MARK: Network C helpers (rtnetlink messages, per-thread network namespaces)
+        .target(
+            name: "_CNetwork",
             cSettings: [.define("_GNU_SOURCE")]),
 
         // MARK: ImageStore C helpers (openat2, xattrs, new mount API)
@@ -80,6 +89,13 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "SystemPackage", package: "swift-system"),
             ],
+            swiftSettings: strict),
+        // Named CaissonNetwork, not Network: packages test `canImport(Network)` to find
+        // Apple's Network.framework (async-http-client, swift-nio-transport-services).
+        .target(
+            name: "CaissonNetwork",
+            dependencies: ["OCISpec", "_CNetwork", "CNftables", .product(name: "Logging", package: "swift-log")],
+            path: "Sources/Network",
             swiftSettings: strict),
         .target(
             name: "Caisson",
@@ -120,6 +136,10 @@ let package = Package(
         .testTarget(
             name: "SandboxTests",
             dependencies: ["Sandbox", "OCISpec", "TestSupport", "_CSandbox", "CSeccomp"],
+            swiftSettings: strict),
+        .testTarget(
+            name: "NetworkTests",
+            dependencies: ["CaissonNetwork", "_CNetwork", "Sandbox", "OCISpec", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["OCISpec", "TestSupport"], swiftSettings: strict),
     ]
