@@ -33,10 +33,11 @@ demo: deps
 	$(SWIFT) build --product caisson
 	@bash scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/caisson"
 
-# The programs under Examples/, built and run.
+# The programs under Examples/, built and run, each output checked (as root).
+EXAMPLES := hello pull-and-run startup density sandbox-exec
 examples: deps
-	$(SWIFT) build --product run-busybox
-	"$$($(SWIFT) build --show-bin-path)/run-busybox"
+	for example in $(EXAMPLES); do $(SWIFT) build --product $$example || exit 1; done
+	@bash scripts/examples/run-all.sh "$$($(SWIFT) build --show-bin-path)"
 
 bench: deps
 	@bash Benchmarks/compare.sh

@@ -99,7 +99,10 @@ let package = Package(
             swiftSettings: strict),
         .target(
             name: "Caisson",
-            dependencies: ["OCISpec", "ImageStore", "Registry", "Sandbox"],
+            dependencies: [
+                "OCISpec", "ImageStore", "Registry", "Sandbox", "_CImageStore",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .executableTarget(
             name: "caisson",
@@ -110,10 +113,17 @@ let package = Package(
             swiftSettings: strict),
 
         // MARK: Examples (built and run by CI)
+        .executableTarget(name: "hello", dependencies: ["Caisson"], path: "Examples/Hello", swiftSettings: strict),
+        .target(name: "ExampleSupport", dependencies: ["Caisson"], path: "Examples/Support", swiftSettings: strict),
         .executableTarget(
-            name: "run-busybox",
-            dependencies: ["Caisson"],
-            path: "Examples/RunBusybox",
+            name: "pull-and-run", dependencies: ["Caisson", "ExampleSupport"], path: "Examples/PullAndRun",
+            swiftSettings: strict),
+        .executableTarget(
+            name: "startup", dependencies: ["Caisson", "ExampleSupport"], path: "Examples/Startup", swiftSettings: strict),
+        .executableTarget(
+            name: "density", dependencies: ["Caisson", "ExampleSupport"], path: "Examples/Density", swiftSettings: strict),
+        .executableTarget(
+            name: "sandbox-exec", dependencies: ["Caisson", "ExampleSupport"], path: "Examples/SandboxExec",
             swiftSettings: strict),
 
         // MARK: Test support and tests
@@ -141,6 +151,8 @@ let package = Package(
             name: "NetworkTests",
             dependencies: ["CaissonNetwork", "_CNetwork", "Sandbox", "OCISpec", "TestSupport"],
             swiftSettings: strict),
+        .testTarget(
+            name: "CaissonTests", dependencies: ["Caisson", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["OCISpec", "TestSupport"], swiftSettings: strict),
     ]
 )
