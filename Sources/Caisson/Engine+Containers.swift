@@ -28,15 +28,8 @@ extension Engine {
                 try RootfsAccess.makeDirectories(root: rootfs.path, path: cwd)
             }
             let bundle = (rootfs.path as NSString).deletingLastPathComponent
+            // A new network namespace gets lo up from the Sandbox (as runc does).
             let sandbox = try await runtime.create(id: id, spec: spec, bundle: bundle, options: .init(stdio: configuration.stdio))
-            if case .none = configuration.network {
-                do {
-                    try await Loopback.bringUp(inNetworkNamespaceOf: sandbox.pid)
-                } catch {
-                    try? await sandbox.delete(force: true)
-                    throw error
-                }
-            }
             logger.debug("created container", metadata: ["image": "\(stored.name ?? image)", "pid": "\(sandbox.pid)"])
             return ManagedContainer(engine: self, sandbox: sandbox, rootfsKey: id, logger: logger)
         } catch {

@@ -23,6 +23,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/ioctl.h>
+#include <net/if.h>
 #include <poll.h>
 #include <sys/wait.h>
 
@@ -391,6 +392,21 @@ static void c_wait_go(const struct csb_plan *p) {
     if (r != (long)sizeof m || m.kind != CSB_MSG_GO) c_exit(125);  // parent gone or refused
 }
 
+/// A new network namespace starts with `lo` down; bring it up, as runc does (its default
+/// "loopback" network), so 127.0.0.1 works in every container.
+static void c_loopback_up(const struct csb_plan *p) {
+    long sock = CSB_SYS3(SYS_socket, AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (sock < 0) c_fail(p, CSB_STEP_LOOPBACK, sock, 0);
+    struct ifreq ifr;
+    c_memset(&ifr, 0, sizeof ifr);
+    ifr.ifr_name[0] = 'l';
+    ifr.ifr_name[1] = 'o';
+    TRY(CSB_STEP_LOOPBACK, 1, CSB_SYS3(SYS_ioctl, sock, SIOCGIFFLAGS, &ifr));
+    ifr.ifr_flags |= IFF_UP;
+    TRY(CSB_STEP_LOOPBACK, 2, CSB_SYS3(SYS_ioctl, sock, SIOCSIFFLAGS, &ifr));
+    CSB_SYS1(SYS_close, sock);
+}
+
 // MARK: - Hooks run by the child (createContainer, startContainer)
 
 struct c_hook_args {
@@ -715,6 +731,7 @@ static int c_finish(const struct csb_plan *p) {
     // container's cgroup (so that is the namespace's root) and before anything runs in them.
     if (p->unshare_flags) TRY(CSB_STEP_UNSHARE, -1, CSB_SYS1(SYS_unshare, p->unshare_flags));
     if (p->timens_offsets) TRY(CSB_STEP_TIMENS, -1, c_write_file("/proc/self/timens_offsets", p->timens_offsets));
+    if (p->clone_flags & CSB_CLONE_NEWNET) c_loopback_up(p);
     if (p->hostname) TRY(CSB_STEP_HOSTNAME, -1, CSB_SYS2(SYS_sethostname, p->hostname, c_strlen(p->hostname)));
     if (p->domainname) TRY(CSB_STEP_DOMAINNAME, -1, CSB_SYS2(SYS_setdomainname, p->domainname, c_strlen(p->domainname)));
     if (p->rootfs) c_setup_rootfs(p);

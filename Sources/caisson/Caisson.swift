@@ -19,6 +19,23 @@ struct CaissonCommand: AsyncParsableCommand {
         ])
 
     @OptionGroup var global: GlobalOptions
+
+    /// The hot lifecycle commands skip ArgumentParser (see ``FastPath``); everything else
+    /// is parsed and run as ArgumentParser's own `main` does.
+    static func main() async {
+        // CAISSON_NO_FAST_PATH=1 forces ArgumentParser (the tests compare both paths).
+        if getenv("CAISSON_NO_FAST_PATH") == nil, await FastPath.run(Array(CommandLine.arguments.dropFirst())) { return }
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 /// Options every runtime command takes (runc's global flags).

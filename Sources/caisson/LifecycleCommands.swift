@@ -21,10 +21,17 @@ struct CreateCommand: AsyncParsableCommand {
     @Argument(help: "The container id.") var id: String
 
     func run() async throws {
+        await Self.perform(runtime: global.runtime, bundle: bundle, pidFile: pidFile, noPivot: noPivot,
+                           preserveFDs: preserveFDs, consoleSocket: consoleSocket, id: id)
+    }
+
+    /// The command's work, also reached by ``FastPath`` without ArgumentParser.
+    static func perform(runtime: Runtime, bundle: String, pidFile: String?, noPivot: Bool, preserveFDs: Int32,
+                        consoleSocket: String?, id: String) async {
         do {
             let stdio = Stdio(input: .inherit, output: .inherit, error: .inherit,
                               extraFiles: preserveFDs > 0 ? Array(3..<(3 + preserveFDs)) : [])
-            let container = try await global.runtime.create(
+            let container = try await runtime.create(
                 id: id, bundle: absoluteBundle(bundle), options: .init(stdio: stdio, noPivot: noPivot))
             do {
                 try checkTerminal(terminal: container.spec.process?.terminal ?? false, detach: true, consoleSocket: consoleSocket)
@@ -47,7 +54,12 @@ struct StartCommand: AsyncParsableCommand {
     @Argument(help: "The container id.") var id: String
 
     func run() async throws {
-        do { try await global.runtime.container(id: id).start() } catch { fail(error) }
+        await Self.perform(runtime: global.runtime, id: id)
+    }
+
+    /// The command's work, also reached by ``FastPath`` without ArgumentParser.
+    static func perform(runtime: Runtime, id: String) async {
+        do { try await runtime.container(id: id).start() } catch { fail(error) }
     }
 }
 
@@ -58,9 +70,14 @@ struct StateCommand: ParsableCommand {
     @Argument(help: "The container id.") var id: String
 
     func run() throws {
+        Self.perform(runtime: global.runtime, id: id)
+    }
+
+    /// The command's work, also reached by ``FastPath`` without ArgumentParser.
+    static func perform(runtime: Runtime, id: String) {
         do {
             // runc's shape and bytes: `json.MarshalIndent(state, "", "  ")`, no newline after.
-            let state = RuncState(try global.runtime.container(id: id))
+            let state = RuncState(try runtime.container(id: id))
             FileHandle.standardOutput.write(Data(state.json.indented("  ").utf8))
         } catch { fail(error) }
     }
@@ -76,9 +93,14 @@ struct KillCommand: ParsableCommand {
     @Argument(help: "The signal (name or number), default SIGTERM.") var signal: String = "SIGTERM"
 
     func run() throws {
+        Self.perform(runtime: global.runtime, all: all, id: id, signal: signal)
+    }
+
+    /// The command's work, also reached by ``FastPath`` without ArgumentParser.
+    static func perform(runtime: Runtime, all: Bool, id: String, signal: String) {
         do {
             guard let value = Signal(parsing: signal) else { throw ValidationError("unknown signal \"\(signal)\"") }
-            try global.runtime.container(id: id).kill(value, all: all)
+            try runtime.container(id: id).kill(value, all: all)
         } catch { fail(error) }
     }
 }
@@ -92,10 +114,15 @@ struct DeleteCommand: AsyncParsableCommand {
     @Argument(help: "The container id.") var id: String
 
     func run() async throws {
+        await Self.perform(runtime: global.runtime, force: force, id: id)
+    }
+
+    /// The command's work, also reached by ``FastPath`` without ArgumentParser.
+    static func perform(runtime: Runtime, force: Bool, id: String) async {
         do {
             let container: Container
             do {
-                container = try global.runtime.container(id: id)
+                container = try runtime.container(id: id)
             } catch let error as SandboxError where error.code == .notFound && force {
                 return  // runc: delete --force of a missing container succeeds
             }

@@ -85,6 +85,46 @@ struct ControlCLITests {
         }
     }
 
+    @Test("the hand-parsed hot commands answer exactly as the ArgumentParser path does")
+    func fastPathMatchesArgumentParser() async throws {
+        try await withCLI { cli in
+            let id = cli.id("fast")
+            let bundle = try cli.bundle("fast", ["/bin/sleep", "1000"])
+            try await cli.create(id, bundle: bundle)
+            /// Runs the CLI with or without CAISSON_NO_FAST_PATH; returns (status, stdout, stderr).
+            func both(_ arguments: [String]) throws -> [String] {
+                try [false, true].map { slow in
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: cli.binary)
+                    process.arguments = ["--root", cli.root] + arguments
+                    var environment = ProcessInfo.processInfo.environment
+                    if slow { environment["CAISSON_NO_FAST_PATH"] = "1" } else { environment["CAISSON_NO_FAST_PATH"] = nil }
+                    process.environment = environment
+                    let out = Pipe(), err = Pipe()
+                    process.standardOutput = out
+                    process.standardError = err
+                    try process.run()
+                    let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    process.waitUntilExit()
+                    return "\(process.terminationStatus)|\(stdout)|\(stderr)"
+                }
+            }
+            for arguments in [["state", id], ["state", "missing-" + id], ["kill", id, "NOSUCHSIGNAL"], ["kill", "-a", "missing-" + id],
+                              ["delete", id + "-missing"], ["delete", "--force", id + "-missing"], ["start", "missing-" + id],
+                              ["create", "--bundle=" + bundle.path, "--preserve-fds", "0", id]] {
+                let results = try both(arguments)
+                #expect(results[0] == results[1], "\(arguments): fast \(results[0]) vs ArgumentParser \(results[1])")
+            }
+            // Forms the fast path does not take still work (through ArgumentParser).
+            let help = try await cli.run(["kill", "--help"])
+            #expect(help.status == 0 && help.stdout.contains("USAGE"), "\(help)")
+            let unknown = try await cli.run(["kill", "--bogus", id])
+            #expect(unknown.status != 0 && unknown.stderr.contains("--bogus"), "\(unknown)")
+            try await cli.ok(["delete", "--force", id])
+        }
+    }
+
     @Test("--log with --log-format json gets containerd's error line; --systemd-cgroup is refused")
     func logFile() async throws {
         try await withCLI { cli in

@@ -252,6 +252,7 @@ enum Spawner {
         case CSB_STEP_UNSHARE: what = "creating the cgroup/time namespace"
         case CSB_STEP_TIMENS: what = "writing linux.timeOffsets"
         case CSB_STEP_HOSTNAME: what = "setting the hostname"
+        case CSB_STEP_LOOPBACK: what = "bringing up the loopback interface (step \(index))"
         case CSB_STEP_DOMAINNAME: what = "setting the domainname"
         case CSB_STEP_ROOT_PROPAGATION: what = "making / a slave mount"
         case CSB_STEP_ROOTFS_BIND: what = "binding the rootfs \(plan.rootfs) onto itself"
