@@ -31,7 +31,10 @@ test: deps
 # End to end: build the CLI, make a busybox bundle, run a container in it.
 demo: deps
 	$(SWIFT) build --product caisson
+	$(SWIFT) build --product hello
 	@bash scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/caisson"
+	@echo "== the Swift API: Examples/Hello (an image built from busybox-static, run by Engine)"
+	"$$($(SWIFT) build --show-bin-path)/hello"
 
 # The programs under Examples/, built and run, each output checked (as root).
 EXAMPLES := hello pull-and-run startup density sandbox-exec

@@ -100,7 +100,7 @@ let package = Package(
         .target(
             name: "Caisson",
             dependencies: [
-                "OCISpec", "ImageStore", "Registry", "Sandbox", "_CImageStore",
+                "OCISpec", "ImageStore", "Registry", "Sandbox", "CaissonNetwork", "_CImageStore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),

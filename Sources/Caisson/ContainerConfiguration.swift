@@ -29,7 +29,12 @@ public struct ContainerConfiguration: Sendable {
     /// The hostname; the first 12 characters of the container id by default.
     public var hostname: String?
     /// The network the container sees; ``NetworkMode/none`` (loopback only) by default.
+    /// `.bridge(name)` attaches it to a bridge network of ``Engine/networking`` (the
+    /// network "caisson" is created on first use), `.container(id)` joins another
+    /// container's namespace, `.namespacePath(path)` joins a namespace file.
     public var network: NetworkMode
+    /// Host ports published to the container (`-p 8080:80`); bridge networks only.
+    public var ports: [PortMapping] = []
     /// Whether the root filesystem is mounted read-only (`--read-only`).
     public var readOnlyRootfs: Bool
     /// Extra mounts (bind mounts from ``volume(_:)`` or ``RuntimeSpec/Mount/bind(_:at:readOnly:)``,

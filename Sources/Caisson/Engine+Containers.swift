@@ -23,7 +23,16 @@ extension Engine {
         let logger = logger(for: id)
         let rootfs = try await store.prepare(key: id, image: stored, mode: .overlay)
         do {
-            let spec = try makeSpec(image: stored, imageName: stored.name ?? image, rootfs: rootfs, id: id, configuration: configuration)
+            var spec = try makeSpec(image: stored, imageName: stored.name ?? image, rootfs: rootfs, id: id, configuration: configuration)
+            if case .bridge(let name) = configuration.network {
+                try await ensureNetwork(name)
+                let attachment = try await networking.attach(
+                    containerID: id, mode: configuration.network,
+                    options: AttachOptions(hostname: spec.hostname, ports: configuration.ports))
+                attachment.apply(to: &spec)
+            } else if !configuration.ports.isEmpty {
+                throw EngineError(.invalidConfiguration, "ports \(configuration.ports.map(\.description)): publishing needs a bridge network")
+            }
             if let cwd = spec.process?.cwd, cwd != "/" {
                 try RootfsAccess.makeDirectories(root: rootfs.path, path: cwd)
             }
@@ -33,6 +42,7 @@ extension Engine {
             logger.debug("created container", metadata: ["image": "\(stored.name ?? image)", "pid": "\(sandbox.pid)"])
             return ManagedContainer(engine: self, sandbox: sandbox, rootfsKey: id, logger: logger)
         } catch {
+            _ = try? await networking.detach(containerID: id)
             try? store.remove(key: id)
             throw error
         }
@@ -134,6 +144,8 @@ extension Engine {
         if let sandbox {
             try await sandbox.delete(force: force)
         }
+        // Address, veth, port rules and namespace (nothing to do without a bridge).
+        _ = try await networking.detach(containerID: id)
         let key = sandbox?.spec.annotations?[EngineAnnotations.rootfsKey] ?? id
         do {
             try store.remove(key: key)
@@ -229,11 +241,23 @@ extension Engine {
         switch c.network {
         case .none: namespaces.append(.init(type: .network))
         case .host: break
-        case .namespace(let path):
+        case .namespacePath(let path):
             guard path.hasPrefix("/") else {
                 throw EngineError(.invalidConfiguration, "network namespace path \"\(path)\" is not absolute")
             }
             namespaces.append(.init(type: .network, path: path))
+        case .container(let other):
+            // Pods: share the other container's network namespace.
+            let peer: Container
+            do { peer = try runtime.container(id: other) } catch {
+                throw EngineError(.invalidConfiguration, "network container:\(other): no such container")
+            }
+            guard peer.status() != .stopped else {
+                throw EngineError(.invalidConfiguration, "network container:\(other): the container is not running")
+            }
+            namespaces.append(.init(type: .network, path: "/proc/\(peer.pid)/ns/net"))
+        case .bridge:
+            break  // the attachment adds the namespace path (see create)
         }
         linux.namespaces = namespaces
 
@@ -363,4 +387,22 @@ func capture(
     return ProcessOutput(
         status: status, standardOutput: out.bytes, standardError: err.bytes, timedOut: timedOut,
         truncated: out.truncated || err.truncated)
+}
+
+extension Engine {
+    /// The bridge network a container asked for; the default network "caisson"
+    /// (10.89.0.0/16, bridge `caisson0`, masquerade) is created on first use.
+    func ensureNetwork(_ name: String) async throws {
+        if try networking.network(named: name) != nil { return }
+        guard name == "caisson" else {
+            throw EngineError(.invalidConfiguration, "network \"\(name)\" does not exist: create it with engine.networking.createNetwork")
+        }
+        let network = BridgeNetwork(name: name, bridge: "caisson0", subnet: try Subnet("10.89.0.0/16"))
+        do throws(NetworkError) {
+            try await networking.createNetwork(network)
+        } catch {
+            // Another engine may have made it meanwhile.
+            guard error.code == .alreadyExists else { throw error }
+        }
+    }
 }

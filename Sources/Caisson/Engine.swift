@@ -25,6 +25,8 @@ public final class Engine: Sendable {
     public let registryConfiguration: RegistryConfiguration
     /// Where registry credentials come from.
     public let credentials: CredentialStore
+    /// Bridge networks, addresses, published ports and their firewall rules.
+    public let networking: Networking
     let logger: Logger
 
     /// Opens an engine over a store root and a state root (both created if missing).
@@ -33,14 +35,20 @@ public final class Engine: Sendable {
     ///   - stateRoot: the runtime's state directory (one directory per container).
     ///   - registry: registry client settings (plain HTTP hosts, bounds, retries).
     ///   - credentials: where registry credentials come from; anonymous by default.
+    ///   - networking: bridge networking; by default state under `storeRoot/network`, run
+    ///     files under `<stateRoot>.network`, nftables table `caisson`.
     ///   - logger: where the engine and the layers below log; a no-op logger by default.
     ///     Container operations add the container id as `container` metadata.
     /// - Throws: ``ImageStoreError`` if the store root is not a usable image layout.
     public init(
         storeRoot: String = "/var/lib/caisson", stateRoot: String = "/run/caisson",
         registry: RegistryConfiguration = RegistryConfiguration(), credentials: CredentialStore = .anonymous,
+        networking: Networking? = nil,
         logger: Logger = Logger(label: "caisson", factory: { _ in SwiftLogNoOpLogHandler() })
     ) throws {
+        // Run files (namespace mounts) beside the runtime's state root, not in it: that
+        // directory holds one entry per container.
+        self.networking = try networking ?? Networking(stateRoot: storeRoot + "/network", runRoot: stateRoot + ".network", logger: logger)
         self.store = try ImageStore(root: storeRoot, logger: logger)
         self.runtime = Runtime(stateRoot: stateRoot, logger: logger)
         self.registryConfiguration = registry

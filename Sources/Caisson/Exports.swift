@@ -3,3 +3,4 @@
 @_exported import ImageStore
 @_exported import Registry
 @_exported import Sandbox
+@_exported import CaissonNetwork
