@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 SWIFT ?= swift
 DEB_PACKAGES := pkg-config libseccomp-dev libcap-dev libarchive-dev busybox-static \
-	runc crun skopeo umoci tini jq iproute2 docker-registry apache2-utils openssl podman containerd libnftables-dev
+	runc crun skopeo umoci tini jq iproute2 docker-registry apache2-utils openssl podman containerd libnftables-dev xfsprogs
 STAMP := .build/.deps-installed
 
 .PHONY: all deps build test demo examples bench clean

@@ -139,6 +139,12 @@ let package = Package(
             name: "ImageStoreTests",
             dependencies: ["ImageStore", "OCISpec", "TestSupport"],
             swiftSettings: strict),
+        // Launched and SIGKILLed by ImageStoreTests mid-ingest and mid-unpack (not a product).
+        .executableTarget(
+            name: "store-crash-helper",
+            dependencies: ["ImageStore", "OCISpec"],
+            path: "Tests/StoreCrashHelper",
+            swiftSettings: strict),
         .testTarget(
             name: "RegistryTests",
             dependencies: ["Registry", "ImageStore", "OCISpec", "TestSupport"],

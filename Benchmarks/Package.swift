@@ -48,6 +48,16 @@ let package = Package(
             ],
             swiftSettings: strict),
 
+        // The Caisson side of images.sh: import, unpack, prepare, pull (release build).
+        .executableTarget(
+            name: "caisson-image-bench",
+            dependencies: [
+                .product(name: "ImageStore", package: parent),
+                .product(name: "Registry", package: parent),
+                .product(name: "OCISpec", package: parent),
+            ],
+            swiftSettings: strict),
+
         // package-benchmark suites: `swift package benchmark --target SandboxLifecycle`.
         .executableTarget(
             name: "SandboxLifecycle",

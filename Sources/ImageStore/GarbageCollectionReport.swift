@@ -1,6 +1,6 @@
 import OCISpec
 
-/// What ``ImageStore/collectGarbage(dryRun:)`` removed, or would remove in a dry run.
+/// What ``ImageStore/collectGarbage(dryRun:gracePeriod:)`` removed, or would remove in a dry run.
 public struct GarbageCollectionReport: Sendable, Hashable {
     /// Whether this was a dry run (nothing deleted).
     public var dryRun: Bool
@@ -12,6 +12,9 @@ public struct GarbageCollectionReport: Sendable, Hashable {
     public var stale: [String]
     /// Bytes freed (or that would be).
     public var bytes: Int64
+    /// Unreachable blobs and snapshots (chain IDs) kept because they are younger than the
+    /// grace period or were committed under a live lease.
+    public var kept: [Digest]
 
     /// Creates a report.
     /// - Parameters:
@@ -20,7 +23,9 @@ public struct GarbageCollectionReport: Sendable, Hashable {
     ///   - snapshots: unused snapshots.
     ///   - stale: stale ingests and temporaries.
     ///   - bytes: bytes reclaimed.
-    public init(dryRun: Bool, blobs: [Digest], snapshots: [Digest], stale: [String], bytes: Int64) {
+    ///   - kept: unreachable but young or leased blobs and snapshots.
+    public init(dryRun: Bool, blobs: [Digest], snapshots: [Digest], stale: [String], bytes: Int64, kept: [Digest] = []) {
+        self.kept = kept
         self.dryRun = dryRun
         self.blobs = blobs
         self.snapshots = snapshots

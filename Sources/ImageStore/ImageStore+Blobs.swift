@@ -69,6 +69,7 @@ extension ImageStore {
             throw error
         }
         if contains(digest) {
+            touch(target)
             ingestLock.unlinkAndRelease()
             storeLock.release()
             return BlobWriter(

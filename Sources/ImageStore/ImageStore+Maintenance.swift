@@ -54,17 +54,43 @@ extension ImageStore {
     ///
     /// Holds the store's exclusive lock, so it waits for ingests, unpacks and prepares in
     /// this and other processes to finish, and they wait for it.
-    /// - Parameter dryRun: report what would go, delete nothing.
+    ///
+    /// A pull commits its blobs one by one and names the image last, so between two of
+    /// its steps its blobs are unreachable. They are kept when committed (or re-ingested)
+    /// after a live ``ImageStoreLease`` was taken (see ``lease()``; `RegistryClient.pull`
+    /// holds one), in this or another process, or when younger than `gracePeriod` — for
+    /// writers that take no lease, such as skopeo copying into the store's layout.
+    /// - Parameters:
+    ///   - dryRun: report what would go, delete nothing.
+    ///   - gracePeriod: unreachable blobs and snapshots modified more recently than this
+    ///     are kept. None by default, so removing an image frees its space at once.
     /// - Returns: what was (or would be) removed and the bytes freed.
     /// - Throws: ``ImageStoreError`` `io` on failures; `corrupt` if a reachable manifest
     ///   does not decode (nothing is deleted then).
-    public func collectGarbage(dryRun: Bool = false) async throws -> GarbageCollectionReport {
+    public func collectGarbage(dryRun: Bool = false, gracePeriod: Duration = .zero) async throws -> GarbageCollectionReport {
         try await BlockingIO.run {
-            try StoreLock.with(self.gcLockPath, mode: .exclusive) { try self.collectGarbageBlocking(dryRun: dryRun) }
+            try StoreLock.with(self.gcLockPath, mode: .exclusive) {
+                try self.collectGarbageBlocking(dryRun: dryRun, gracePeriod: gracePeriod)
+            }
         }
     }
 
-    private func collectGarbageBlocking(dryRun: Bool) throws -> GarbageCollectionReport {
+    private func collectGarbageBlocking(dryRun: Bool, gracePeriod: Duration) throws -> GarbageCollectionReport {
+        // Anything modified at or after `keepSince` stays even if unreachable.
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        let graceSeconds = Double(gracePeriod.components.seconds) + Double(gracePeriod.components.attoseconds) / 1e18
+        var keepSince = Double(now.tv_sec) + Double(now.tv_nsec) / 1e9 - max(graceSeconds, 0)
+        if let oldestLease = try liveLeaseTimes(dryRun: dryRun).min() {
+            // One second of slack for filesystems with coarse timestamps.
+            keepSince = min(keepSince, oldestLease - 1)
+        }
+        func isYoung(_ path: String) -> Bool {
+            guard let st = Sys.lstat(path) else { return false }
+            return Double(st.st_mtim.tv_sec) + Double(st.st_mtim.tv_nsec) / 1e9 >= keepSince
+        }
+        var young: [Digest] = []
+
         var marked: Set<Digest> = []
         var liveSnapshots: Set<Digest> = []
         var queue: [Descriptor] = try index().manifests
@@ -114,6 +140,10 @@ extension ImageStore {
             guard let algorithm = Digest.Algorithm.named(algorithmName) else { continue }
             for encoded in try Sys.listDirectory("\(blobsDirectory)/\(algorithmName)") {
                 guard let digest = try? Digest(algorithm: algorithm, encoded: encoded), !marked.contains(digest) else { continue }
+                if isYoung(blobPath(digest)) {
+                    young.append(digest)
+                    continue
+                }
                 blobs.append(digest)
                 bytes += Sys.diskUsage(blobPath(digest))
                 if !dryRun { _ = unlink(blobPath(digest)) }
@@ -124,6 +154,10 @@ extension ImageStore {
             if name.hasPrefix(".tmp-") {
                 stale.append("snapshots/\(name)")
             } else if let chainID = Self.decoded(name), !liveSnapshots.contains(chainID) {
+                if isYoung(path) {
+                    young.append(chainID)
+                    continue
+                }
                 snapshots.append(chainID)
             } else {
                 continue
@@ -134,7 +168,12 @@ extension ImageStore {
         for name in try Sys.listDirectory(ingestDirectory) where !name.hasSuffix(".lock") {
             let path = "\(ingestDirectory)/\(name)"
             // A partial whose lock we can take is not being written by anyone.
-            if !name.hasPrefix(".layer-") {
+            if name.hasPrefix(".import-") {
+                // Staging of an import that died (a live one holds the shared lock).
+                stale.append("ingest/\(name)")
+                bytes += Sys.diskUsage(path)
+                if !dryRun { try Sys.removeTree(path) }
+            } else if !name.hasPrefix(".layer-") {
                 guard let lock = try StoreLock.acquire(path + ".lock", mode: .exclusive, wait: false) else { continue }
                 stale.append("ingest/\(name)")
                 bytes += Sys.diskUsage(path)
@@ -150,6 +189,7 @@ extension ImageStore {
                 if !dryRun { _ = unlink(path) }
             }
         }
-        return GarbageCollectionReport(dryRun: dryRun, blobs: blobs.sorted(), snapshots: snapshots.sorted(), stale: stale, bytes: bytes)
+        return GarbageCollectionReport(
+            dryRun: dryRun, blobs: blobs.sorted(), snapshots: snapshots.sorted(), stale: stale, bytes: bytes, kept: young.sorted())
     }
 }

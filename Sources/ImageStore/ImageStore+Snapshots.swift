@@ -1,5 +1,7 @@
+import Dispatch
 import Foundation
 import OCISpec
+import Synchronization
 import _CImageStore
 
 #if canImport(Glibc)
@@ -30,42 +32,70 @@ extension ImageStore {
     }
 
     func unpackBlocking(_ image: StoredImage, options: UnpackOptions) throws -> [String] {
-        var options = options
-        options.mode = .snapshot
+        var snapshotOptions = options
+        snapshotOptions.mode = .snapshot
+        let options = snapshotOptions
         let chain = image.chainIDs
-        var paths: [String] = []
-        for (index, chainID) in chain.enumerated() {
-            let name = Self.encoded(chainID)
-            let final = "\(snapshotsDirectory)/\(name)"
-            paths.append(final + "/fs")
-            if Sys.lstat(final + "/fs") != nil { continue }
-            try StoreLock.with("\(root)/locks/snapshot-\(name).lock", mode: .exclusive) {
-                if Sys.lstat(final + "/fs") != nil { return }
-                let layer = image.manifest.layers[index]
-                guard contains(layer.digest) else {
-                    throw ImageStoreError(.notFound, "layer \(layer.digest) of \(image.manifestDescriptor.digest) not in \(root)")
-                }
-                let temporary = "\(snapshotsDirectory)/.tmp-\(name)-\(UInt32.random(in: 0...UInt32.max))"
-                try Sys.mkdir(temporary, 0o700)
+        let paths = chain.map { "\(snapshotsDirectory)/\(Self.encoded($0))/fs" }
+        let missing = chain.indices.filter { Sys.lstat(paths[$0]) == nil }
+        if missing.isEmpty { return paths }
+        // Snapshots are independent directories: unpack layers side by side, one per
+        // core (decompression and hashing are CPU-bound), at most `maxParallelLayers`.
+        let workers = max(1, min(options.maxParallelLayers, missing.count))
+        if workers == 1 {
+            for index in missing { try unpackLayer(image, index: index, options: options) }
+            return paths
+        }
+        let failures = Mutex<[Int: any Error]>([:])
+        let next = Atomic<Int>(0)
+        DispatchQueue.concurrentPerform(iterations: workers) { _ in
+            while true {
+                let position = next.add(1, ordering: .relaxed).oldValue
+                guard position < missing.count, failures.withLock({ $0.isEmpty }) else { return }
                 do {
-                    try Sys.mkdir(temporary + "/fs", 0o755)
-                    let result = try LayerUnpacker.unpack(
-                        blobAt: blobPath(layer.digest), descriptor: layer, diffID: image.config.rootfs.diffIDs[index],
-                        into: temporary + "/fs", options: options)
-                    let record = SnapshotRecord(
-                        chainID: chainID, parent: index > 0 ? chain[index - 1] : nil, layer: layer.digest,
-                        diffID: result.diffID, entries: result.entries, uncompressedSize: result.uncompressedSize)
-                    try Sys.writeFileAtomically(temporary + "/info.json", try OCIJSON.encode(record))
-                    _ = chmod(temporary, 0o755)
-                    try Sys.rename(temporary, final)
-                    try Sys.fsyncDirectory(snapshotsDirectory)
+                    try unpackLayer(image, index: missing[position], options: options)
                 } catch {
-                    try? Sys.removeTree(temporary)
-                    throw error
+                    failures.withLock { $0[missing[position]] = error }
                 }
             }
         }
+        // Report the failure of the lowest layer, as a sequential unpack would.
+        if let first = failures.withLock({ $0.min { $0.key < $1.key } }) { throw first.value }
         return paths
+    }
+
+    /// Unpacks layer `index` of `image` into its snapshot unless another task or process
+    /// did it first; the snapshot appears by rename only when complete.
+    private func unpackLayer(_ image: StoredImage, index: Int, options: UnpackOptions) throws {
+        let chain = image.chainIDs
+        let chainID = chain[index]
+        let name = Self.encoded(chainID)
+        let final = "\(snapshotsDirectory)/\(name)"
+        try StoreLock.with("\(root)/locks/snapshot-\(name).lock", mode: .exclusive) {
+            if Sys.lstat(final + "/fs") != nil { return }
+            let layer = image.manifest.layers[index]
+            guard contains(layer.digest) else {
+                throw ImageStoreError(.notFound, "layer \(layer.digest) of \(image.manifestDescriptor.digest) not in \(root)")
+            }
+            let temporary = "\(snapshotsDirectory)/.tmp-\(name)-\(UInt32.random(in: 0...UInt32.max))"
+            try Sys.mkdir(temporary, 0o700)
+            do {
+                try Sys.mkdir(temporary + "/fs", 0o755)
+                let result = try LayerUnpacker.unpack(
+                    blobAt: blobPath(layer.digest), descriptor: layer, diffID: image.config.rootfs.diffIDs[index],
+                    into: temporary + "/fs", options: options)
+                let record = SnapshotRecord(
+                    chainID: chainID, parent: index > 0 ? chain[index - 1] : nil, layer: layer.digest,
+                    diffID: result.diffID, entries: result.entries, uncompressedSize: result.uncompressedSize)
+                try Sys.writeFileAtomically(temporary + "/info.json", try OCIJSON.encode(record))
+                _ = chmod(temporary, 0o755)
+                try Sys.rename(temporary, final)
+                try Sys.fsyncDirectory(snapshotsDirectory)
+            } catch {
+                try? Sys.removeTree(temporary)
+                throw error
+            }
+        }
     }
 
     /// Gives a container its root filesystem at `containers/<key>/rootfs`.
@@ -75,7 +105,8 @@ extension ImageStore {
     ///   (`fsconfig lowerdir+`), so chains longer than a page of mount options work.
     /// - `.view`: the same snapshots mounted read-only, without an upper dir.
     /// - `.copy`: the layers applied in flat mode into a plain directory (no mount), for
-    ///   filesystems or sandboxes without overlayfs.
+    ///   filesystems or sandboxes without overlayfs. As root, the snapshots are replayed
+    ///   with files reflinked (`FICLONE`) where the filesystem supports it, else copied.
     /// - Parameters:
     ///   - key: the container key: `[A-Za-z0-9_.-]`, 1–128 characters, not starting with `.`.
     ///   - image: the image.
@@ -120,10 +151,23 @@ extension ImageStore {
             let rootfs = directory + "/rootfs"
             try Sys.mkdir(rootfs, 0o755)
             let record = ContainerRecord(mode: mode, manifest: image.manifestDescriptor.digest, chainIDs: image.chainIDs)
-            try Sys.writeFileAtomically(directory + "/info.json", try OCIJSON.encode(record))
+            // Not fsynced: a rootfs does not outlive a reboot (its mounts are gone), so its
+            // record need not either; the rename alone keeps it whole. That keeps a
+            // prepare on a journaling disk free of journal commits.
+            try Sys.writeFileAtomically(directory + "/info.json", try OCIJSON.encode(record), durable: false)
             var upper: String?
             switch mode {
+            case .copy where options.allowDeviceNodes && geteuid() == 0:
+                // Snapshots (unpacked once, shared) replayed onto the rootfs: files are
+                // reflinked where the filesystem can, so a copy costs metadata only.
+                let snapshots = try unpackBlocking(image, options: options)
+                let flattener = SnapshotFlattener()
+                for (index, snapshot) in snapshots.enumerated() {
+                    try flattener.apply(snapshot: snapshot, onto: rootfs, options: options, layer: "\(image.manifest.layers[index].digest)")
+                }
+                logger.debug("copy rootfs \(key): \(flattener.cloned) files cloned, \(flattener.copied) copied")
             case .copy:
+                // Without root, snapshots cannot hold overlay whiteouts: apply the blobs.
                 var flat = options
                 flat.mode = .flat
                 for (index, layer) in image.manifest.layers.enumerated() {

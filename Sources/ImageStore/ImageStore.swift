@@ -11,10 +11,16 @@ import Glibc
 /// are named by the `org.opencontainers.image.ref.name` annotation in `index.json`.
 ///
 /// Next to the layout it keeps:
-/// - `ingest/`: partial blobs (`<alg>-<hex>`), resumable from their offset;
+/// - `ingest/`: partial blobs (`<alg>-<hex>`), resumable from their offset, and the
+///   staging directories of imports (`.import-*`);
 /// - `snapshots/<alg>-<hex>/fs`: one unpacked directory per layer, keyed by chain ID;
 /// - `containers/<key>/`: per-container `upper`, `work` and `rootfs`;
-/// - `locks/`: `flock(2)` files, so several processes can share one store.
+/// - `locks/`: `flock(2)` files, so several processes can share one store, and
+///   `locks/leases/` (see ``ImageStoreLease``).
+///
+/// Images also come from and go to files: ``importImages(from:format:name:)`` reads OCI
+/// layouts, OCI archives and `docker save` tarballs; ``exportArchive(images:to:)`` writes
+/// OCI archives.
 ///
 /// ```swift
 /// let store = try ImageStore(root: "/var/lib/caisson/images")

@@ -4,7 +4,7 @@ public struct ImageStoreError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; compare against the static values.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case io, notFound, corrupt, digestMismatch, sizeMismatch, unsafeLayer, locked, invalidLayout
+            case io, notFound, corrupt, digestMismatch, sizeMismatch, unsafeLayer, locked, invalidLayout, invalidArchive
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -25,6 +25,9 @@ public struct ImageStoreError: Error, Sendable, CustomStringConvertible {
         public static let locked = Code(.locked)
         /// The store root is not a valid OCI image layout.
         public static let invalidLayout = Code(.invalidLayout)
+        /// An image archive or layout to import is malformed: a missing blob or file, an
+        /// entry escaping the archive root, a document that does not decode.
+        public static let invalidArchive = Code(.invalidArchive)
 
         public var description: String { "\(value)" }
     }

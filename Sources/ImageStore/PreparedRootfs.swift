@@ -9,6 +9,8 @@ public struct PreparedRootfs: Sendable, Hashable {
         /// A read-only mount of the image's snapshots (no upper dir).
         case view
         /// A private flat copy of the image's layers (no mount; works without overlayfs).
+        /// As root, files are reflinked from the snapshots where the filesystem supports
+        /// `FICLONE` (btrfs, XFS), and copied elsewhere.
         case copy
     }
 

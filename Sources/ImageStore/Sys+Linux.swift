@@ -149,18 +149,19 @@ enum Sys {
 
     /// Writes `data` to `path` crash-safely: a new file in the same directory, fsync,
     /// rename over `path`, fsync of the directory. Readers see the old or the new file,
-    /// never a torn one.
-    static func writeFileAtomically(_ path: String, _ data: Data, mode: mode_t = 0o644) throws {
+    /// never a torn one. With `durable` false the fsyncs are skipped: still never torn for
+    /// readers or after a process crash, but a power loss may lose the write.
+    static func writeFileAtomically(_ path: String, _ data: Data, mode: mode_t = 0o644, durable: Bool = true) throws {
         let directory = (path as NSString).deletingLastPathComponent
         let temporary = "\(directory)/.\((path as NSString).lastPathComponent).\(getpid()).\(UInt64.random(in: 0...UInt64.max)).tmp"
         let fd = try open(temporary, O_WRONLY | O_CREAT | O_EXCL, mode)
         do {
             try data.withUnsafeBytes { try writeAll(fd, $0, temporary) }
             _ = fchmod(fd, mode)
-            try fsync(fd, temporary)
+            if durable { try fsync(fd, temporary) }
             close(fd)
             try rename(temporary, path)
-            try fsyncDirectory(directory)
+            if durable { try fsyncDirectory(directory) }
         } catch {
             close(fd)
             _ = unlink(temporary)

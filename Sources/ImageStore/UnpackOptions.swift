@@ -1,3 +1,5 @@
+import Foundation
+
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -26,6 +28,9 @@ public struct UnpackOptions: Sendable {
     public var allowSetuid: Bool
     /// Whether uid/gid from the layer are applied (needs root or a user namespace).
     public var preserveOwnership: Bool
+    /// How many layers of one image ``ImageStore/unpack(_:options:)`` unpacks at once
+    /// (each into its own snapshot); the number of active cores by default.
+    public var maxParallelLayers: Int
     /// Called as the unpack progresses (every few MiB or entries, and once at the end),
     /// on the unpacking thread.
     public var progress: (@Sendable (UnpackProgress) -> Void)?
@@ -37,12 +42,16 @@ public struct UnpackOptions: Sendable {
     ///   - allowDeviceNodes: create device nodes; default: running as root.
     ///   - allowSetuid: allow setuid/setgid bits; default true.
     ///   - preserveOwnership: apply uid/gid; default: running as root.
-    ///   - progress: progress callback.
+    ///   - progress: progress callback (called from several threads when layers unpack
+    ///     in parallel).
+    ///   - maxParallelLayers: layers unpacked at once; the active core count by default.
     public init(
         mode: Mode = .snapshot, maxUncompressedSize: Int64 = 32 << 30, allowDeviceNodes: Bool = geteuid() == 0,
         allowSetuid: Bool = true, preserveOwnership: Bool = geteuid() == 0,
-        progress: (@Sendable (UnpackProgress) -> Void)? = nil
+        progress: (@Sendable (UnpackProgress) -> Void)? = nil,
+        maxParallelLayers: Int = ProcessInfo.processInfo.activeProcessorCount
     ) {
+        self.maxParallelLayers = maxParallelLayers
         self.mode = mode
         self.maxUncompressedSize = maxUncompressedSize
         self.allowDeviceNodes = allowDeviceNodes

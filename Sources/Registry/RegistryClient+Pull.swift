@@ -25,6 +25,10 @@ extension RegistryClient {
         progress: (@Sendable (PullProgress) -> Void)? = nil
     ) async throws -> PulledImage {
         let reference = reference.withDefaultTag()
+        // Until the image is named its blobs are unreachable: the lease keeps garbage
+        // collection (in any process) from sweeping them meanwhile.
+        let lease = try store.lease()
+        defer { lease.release() }
         let resolved = try await resolve(reference, platform: platform)
         let manifest = resolved.manifest
         let blobs = Self.unique([manifest.config] + manifest.layers)

@@ -112,6 +112,12 @@ fail:
     return -1;
 }
 
+ssize_t cis_flistxattr(int fd, char *list, size_t size) { return flistxattr(fd, list, size); }
+
 int cis_ficlone(int dst_fd, int src_fd) { return ioctl(dst_fd, FICLONE, src_fd); }
+
+ssize_t cis_copy_file_range(int src_fd, int dst_fd, size_t length) {
+    return copy_file_range(src_fd, NULL, dst_fd, NULL, length, 0);
+}
 
 int cis_errno(void) { return errno; }

@@ -201,14 +201,14 @@ struct ContentStoreTests {
             try stale.write(Data("nev".utf8))
             stale.close()
 
-            let dry = try await store.collectGarbage(dryRun: true)
+            let dry = try await store.collectGarbage(dryRun: true, gracePeriod: .zero)
             #expect(dry.dryRun)
             #expect(dry.blobs == [orphan.digest])
             #expect(dry.stale.count == 1)
             #expect(dry.bytes >= 4096 + 3)
             #expect(store.contains(orphan.digest))
 
-            let real = try await store.collectGarbage()
+            let real = try await store.collectGarbage(gracePeriod: .zero)
             #expect(real.blobs == [orphan.digest])
             #expect(!store.contains(orphan.digest))
             #expect(store.contains(image.manifestDescriptor.digest))
@@ -218,7 +218,7 @@ struct ContentStoreTests {
 
             // Once untagged, the whole image goes.
             try store.untag("kept")
-            let after = try await store.collectGarbage()
+            let after = try await store.collectGarbage(gracePeriod: .zero)
             #expect(after.blobs.count == 3)
             #expect(try Sys.entries(store.root + "/blobs/sha256").isEmpty)
         }

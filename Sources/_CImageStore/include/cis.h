@@ -54,6 +54,8 @@ ssize_t cis_fgetxattr(int fd, const char *name, void *_Nullable value, size_t si
 ssize_t cis_lgetxattr(const char *path, const char *name, void *_Nullable value, size_t size);
 /// llistxattr(2); returns the size or -1. Why C: see `cis_fsetxattr`.
 ssize_t cis_llistxattr(const char *path, char *_Nullable list, size_t size);
+/// flistxattr(2); returns the size or -1. Why C: see `cis_fsetxattr`.
+ssize_t cis_flistxattr(int fd, char *_Nullable list, size_t size);
 
 /// mount(2). Why C: keeps the data pointer typed and avoids Glibc module drift.
 int cis_mount(const char *_Nullable source, const char *target, const char *_Nullable fstype,
@@ -81,6 +83,10 @@ int cis_mount_overlay(const char *target, const char *_Nonnull const *_Nonnull l
 
 /// ioctl(FICLONE): reflink `src_fd` into `dst_fd`. Why C: ioctl is variadic.
 int cis_ficlone(int dst_fd, int src_fd);
+
+/// copy_file_range(2) from the current offsets. Why C: glibc declares it only under
+/// _GNU_SOURCE, which Swift's Glibc module is not built with.
+ssize_t cis_copy_file_range(int src_fd, int dst_fd, size_t length);
 
 /// The calling thread's errno right after a helper failed. Why C: reads the same TLS
 /// errno the helpers set, with no Swift code in between.
