@@ -5,7 +5,7 @@ DEB_PACKAGES := pkg-config libseccomp-dev libcap-dev libarchive-dev busybox-stat
 	runc crun skopeo umoci tini jq iproute2 docker-registry apache2-utils openssl podman containerd libnftables-dev xfsprogs
 STAMP := .build/.deps-installed
 
-.PHONY: all deps build test demo examples bench clean
+.PHONY: all deps build test demo examples docs bench clean
 
 all: build
 
@@ -41,6 +41,10 @@ EXAMPLES := hello pull-and-run startup density sandbox-exec
 examples: deps
 	for example in $(EXAMPLES); do $(SWIFT) build --product $$example || exit 1; done
 	@bash scripts/examples/run-all.sh "$$($(SWIFT) build --show-bin-path)"
+
+# DocC for every product: every public symbol documented, catalogs build with warnings as errors.
+docs: deps
+	@bash scripts/docs.sh
 
 bench: deps
 	@bash Benchmarks/compare.sh

@@ -28,7 +28,7 @@ public struct ContainerConfiguration: Sendable {
     public var workingDirectory: String?
     /// The hostname; the first 12 characters of the container id by default.
     public var hostname: String?
-    /// The network the container sees; ``NetworkMode/none`` (loopback only) by default.
+    /// The network the container sees; `NetworkMode.none` (loopback only) by default.
     /// `.bridge(name)` attaches it to a bridge network of ``Engine/networking`` (the
     /// network "caisson" is created on first use), `.container(id)` joins another
     /// container's namespace, `.namespacePath(path)` joins a namespace file.
@@ -37,8 +37,8 @@ public struct ContainerConfiguration: Sendable {
     public var ports: [PortMapping] = []
     /// Whether the root filesystem is mounted read-only (`--read-only`).
     public var readOnlyRootfs: Bool
-    /// Extra mounts (bind mounts from ``volume(_:)`` or ``RuntimeSpec/Mount/bind(_:at:readOnly:)``,
-    /// tmpfs from ``RuntimeSpec/Mount/tmpfs(at:sizeBytes:)``), after the default ones.
+    /// Extra mounts (bind mounts from ``volume(_:)`` or `RuntimeSpec.Mount.bind(_:at:readOnly:)`,
+    /// tmpfs from `RuntimeSpec.Mount.tmpfs(at:sizeBytes:)`), after the default ones.
     public var mounts: [RuntimeSpec.Mount]
     /// Memory, process and CPU limits; unlimited by default.
     public var limits: ResourceLimits
@@ -55,7 +55,7 @@ public struct ContainerConfiguration: Sendable {
     /// Where the container's streams go; stdin from /dev/null and output inherited by
     /// default. ``Engine/run(_:_:configuration:timeout:outputLimit:)`` always captures.
     public var stdio: Stdio
-    /// Whether the process gets a pseudo-terminal (``ContainerIO/terminal``) instead of pipes.
+    /// Whether the process gets a pseudo-terminal (`ContainerIO.terminal`) instead of pipes.
     public var terminal: Bool
     /// The signal ``ManagedContainer/stop(timeout:)`` sends first; the image `StopSignal`,
     /// else SIGTERM, by default.

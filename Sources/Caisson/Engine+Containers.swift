@@ -12,8 +12,8 @@ extension Engine {
     ///   - configuration: overrides of the image config, limits and security settings.
     /// - Returns: the created container. Remove it with ``remove(id:force:)`` or
     ///   ``ManagedContainer/remove(force:)``; ``withContainer(image:id:configuration:isolation:_:)`` does it for you.
-    /// - Throws: ``EngineError`` naming the image or option at fault; ``ImageStoreError``
-    ///   and ``SandboxError`` from the layers. Nothing is left behind on failure.
+    /// - Throws: ``EngineError`` naming the image or option at fault; `ImageStoreError`
+    ///   and `SandboxError` from the layers. Nothing is left behind on failure.
     public func create(
         image: String, id: String? = nil, configuration: ContainerConfiguration = ContainerConfiguration()
     ) async throws -> ManagedContainer {
@@ -128,7 +128,7 @@ extension Engine {
     ///   - id: the container id.
     ///   - force: kill it first if it is running.
     /// - Throws: ``EngineError`` `containerNotFound` if neither the runtime nor the store
-    ///   knows it; ``SandboxError`` `invalidState` if it is running and `force` is false.
+    ///   knows it; `SandboxError` `invalidState` if it is running and `force` is false.
     public func remove(id: String, force: Bool = false) async throws {
         let sandbox = try? runtime.container(id: id)
         if let sandbox, sandbox.spec.annotations?[EngineAnnotations.rootfsKey] == nil {
@@ -163,7 +163,7 @@ extension Engine {
     ///   - name: the new image's name in the store.
     ///   - configuration: the new image's config; the base image's by default.
     /// - Returns: the new image.
-    /// - Throws: ``EngineError`` `containerNotFound`; ``ImageStoreError`` if a base layer
+    /// - Throws: ``EngineError`` `containerNotFound`; `ImageStoreError` if a base layer
     ///   is missing from the store.
     @discardableResult
     public func commit(_ id: String, as name: String, configuration: ImageConfiguration.Config? = nil) async throws -> StoredImage {

@@ -4,8 +4,8 @@ import Logging
 /// The front door: pulls and builds images into a store and runs them as containers in
 /// this process, with the secure defaults of SECURITY.md.
 ///
-/// An engine composes the layers: an ``ImageStore`` (images and per-container root
-/// filesystems), a ``RegistryClient`` per pull or push, and a Sandbox ``Runtime`` (the
+/// An engine composes the layers: an `ImageStore` (images and per-container root
+/// filesystems), a `RegistryClient` per pull or push, and a Sandbox `Runtime` (the
 /// containers' processes, cgroups and state). It keeps no state of its own in memory:
 /// everything lives under the store root and the state root, so another engine over the
 /// same roots (this program after a restart, another process) sees the same containers.
@@ -39,7 +39,7 @@ public final class Engine: Sendable {
     ///     files under `<stateRoot>.network`, nftables table `caisson`.
     ///   - logger: where the engine and the layers below log; a no-op logger by default.
     ///     Container operations add the container id as `container` metadata.
-    /// - Throws: ``ImageStoreError`` if the store root is not a usable image layout.
+    /// - Throws: `ImageStoreError` if the store root is not a usable image layout.
     public init(
         storeRoot: String = "/var/lib/caisson", stateRoot: String = "/run/caisson",
         registry: RegistryConfiguration = RegistryConfiguration(), credentials: CredentialStore = .anonymous,
@@ -75,7 +75,7 @@ public final class Engine: Sendable {
     ///   - progress: called with progress reports, from any task.
     /// - Returns: the stored image and what the pull did.
     /// - Throws: ``EngineError`` `invalidConfiguration` for a malformed reference;
-    ///   ``RegistryError`` naming the reference or digest at fault.
+    ///   `RegistryError` naming the reference or digest at fault.
     @discardableResult
     public func pull(
         _ reference: String, platform: Platform = .current, progress: (@Sendable (PullProgress) -> Void)? = nil
@@ -102,7 +102,7 @@ public final class Engine: Sendable {
     ///   - reference: where to push it (`127.0.0.1:5000/app:1.0`).
     /// - Returns: what the push did.
     /// - Throws: ``EngineError`` `invalidConfiguration` for a malformed reference;
-    ///   ``RegistryError`` naming the reference or blob at fault.
+    ///   `RegistryError` naming the reference or blob at fault.
     @discardableResult
     public func push(_ name: String, to reference: String) async throws -> PushedImage {
         let parsed: Reference
@@ -137,7 +137,7 @@ public final class Engine: Sendable {
 
     /// The named images of the store, in the order they were named.
     /// - Returns: one summary per name.
-    /// - Throws: ``ImageStoreError`` if the store's index cannot be read.
+    /// - Throws: `ImageStoreError` if the store's index cannot be read.
     public func images() throws -> [ImageSummary] {
         try store.images().map { entry in
             let resolved = try? store.image(descriptor: entry.descriptor)
@@ -163,7 +163,7 @@ public final class Engine: Sendable {
     /// The containers this engine manages (made from images) under the state root,
     /// sorted by id, running or not.
     /// - Returns: one summary per container.
-    /// - Throws: ``SandboxError`` if the state root cannot be read.
+    /// - Throws: `SandboxError` if the state root cannot be read.
     public func containers() throws -> [ContainerSummary] {
         try runtime.list().compactMap { state in
             guard let annotations = state.annotations, annotations[EngineAnnotations.rootfsKey] != nil else { return nil }

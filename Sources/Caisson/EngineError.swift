@@ -1,6 +1,6 @@
 /// The one error type of the Caisson umbrella, printed as one line naming the container,
-/// image or option at fault. Errors of the layers below (``SandboxError``,
-/// ``ImageStoreError``, ``RegistryError``) pass through unchanged.
+/// image or option at fault. Errors of the layers below (`SandboxError`,
+/// `ImageStoreError`, `RegistryError`) pass through unchanged.
 public struct EngineError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; compare against the static values.
     public struct Code: Hashable, Sendable, CustomStringConvertible {

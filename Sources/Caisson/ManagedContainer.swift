@@ -53,14 +53,14 @@ public final class ManagedContainer: Sendable {
     public func status() -> ContainerState.Status { sandbox.status() }
 
     /// Starts the container's process; returns once it has exec'd the image's program.
-    /// - Throws: ``SandboxError`` if it is not `created` or the exec failed (e.g. no such program in the image).
+    /// - Throws: `SandboxError` if it is not `created` or the exec failed (e.g. no such program in the image).
     public func start() async throws {
         try await sandbox.start()
         logger.debug("started container")
     }
 
     /// Waits for the container's process to end.
-    /// - Returns: how it ended; ``TerminationStatus/unknown`` if another process collected it.
+    /// - Returns: how it ended; `TerminationStatus.unknown` if another process collected it.
     public func wait() async throws -> TerminationStatus {
         try await sandbox.wait()
     }
@@ -69,7 +69,7 @@ public final class ManagedContainer: Sendable {
     /// - Parameters:
     ///   - signal: the signal.
     ///   - all: send it to every process in the container's cgroup.
-    /// - Throws: ``SandboxError`` `invalidState` if the container is not running.
+    /// - Throws: `SandboxError` `invalidState` if the container is not running.
     public func kill(_ signal: Signal, all: Bool = false) throws {
         try sandbox.kill(signal, all: all)
     }
@@ -78,7 +78,7 @@ public final class ManagedContainer: Sendable {
     /// then, if it is still running after the grace period, SIGKILL to every process.
     /// - Parameter timeout: the grace period; ``stopTimeout`` by default.
     /// - Returns: how the container ended (what ``wait()`` returns).
-    /// - Throws: ``SandboxError`` if signalling fails for another reason than the
+    /// - Throws: `SandboxError` if signalling fails for another reason than the
     ///   container being gone already.
     @discardableResult
     public func stop(timeout: Duration? = nil) async throws -> TerminationStatus {
@@ -123,7 +123,7 @@ public final class ManagedContainer: Sendable {
     ///   - workingDirectory: the working directory; the container's by default.
     ///   - stdio: where the process's streams go.
     /// - Returns: the running process.
-    /// - Throws: ``EngineError`` for a malformed option; ``SandboxError`` if the
+    /// - Throws: ``EngineError`` for a malformed option; `SandboxError` if the
     ///   container is not running or the process cannot start.
     public func exec(
         _ arguments: [String], environment: [String] = [], user: String? = nil, workingDirectory: String? = nil,
@@ -182,7 +182,7 @@ public final class ManagedContainer: Sendable {
 
     /// Removes the container: its processes (with `force`), cgroup, state and root filesystem.
     /// - Parameter force: kill it first if it is running.
-    /// - Throws: ``SandboxError`` `invalidState` if it is running and `force` is false.
+    /// - Throws: `SandboxError` `invalidState` if it is running and `force` is false.
     public func remove(force: Bool = false) async throws {
         try await engine.removeContainer(id, sandbox: sandbox, force: force)
     }

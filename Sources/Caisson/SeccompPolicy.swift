@@ -1,6 +1,6 @@
 /// The system call filter of a container's processes.
 public enum SeccompPolicy: Hashable, Sendable {
-    /// Docker's default profile (``LinuxSeccomp/dockerDefault``): deny by default, with
+    /// Docker's default profile (`LinuxSeccomp.dockerDefault`): deny by default, with
     /// EPERM. The default.
     case dockerDefault
     /// No filter (`--security-opt seccomp=unconfined`).

@@ -9,7 +9,7 @@ import Glibc
 /// A resumable ingest of one blob into the store, made by ``ImageStore/openIngest(digest:size:)``.
 ///
 /// Bytes are hashed as they are written to `ingest/<alg>-<hex>`. If the process dies or
-/// ``close()`` is called before ``commit()``, the partial file stays; the next
+/// ``close()`` is called before ``commit(mediaType:)``, the partial file stays; the next
 /// ``ImageStore/openIngest(digest:size:)`` for the same digest reopens it and reports its
 /// ``offset`` so a download can resume (e.g. with an HTTP `Range` request).
 ///
@@ -21,7 +21,7 @@ public final class BlobWriter: Sendable {
     /// The expected size of the whole blob.
     public let size: Int64
     /// True when the blob was already committed when the writer was opened; then
-    /// ``offset`` equals ``size``, writes are refused and ``commit()`` returns at once.
+    /// ``offset`` equals ``size``, writes are refused and ``commit(mediaType:)`` returns at once.
     public let alreadyExists: Bool
 
     // Only touched under `state`'s lock; Digest.Hasher is a plain value type.
@@ -123,7 +123,7 @@ public final class BlobWriter: Sendable {
     }
 
     /// Stops writing but keeps the partial file so a later ingest resumes from ``offset``.
-    /// Releases the locks. Safe to call after ``commit()`` (does nothing then).
+    /// Releases the locks. Safe to call after ``commit(mediaType:)`` (does nothing then).
     public func close() {
         state.withLock { state in
             guard !state.finished else { return }

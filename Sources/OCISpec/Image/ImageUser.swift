@@ -107,7 +107,7 @@ public struct ImageUser: Hashable, Sendable, CustomStringConvertible {
     /// user's name, only when no group was given.
     /// - Parameters:
     ///   - passwd: the contents of the image's `/etc/passwd` (empty if absent).
-    ///   - group: the contents of the image's `/etc/group` (empty if absent).
+    ///   - groupFile: the contents of the image's `/etc/group` (empty if absent).
     /// - Returns: the numeric identity.
     /// - Throws: ``OCISpecError`` with code `invalidDocument` naming a user or group that
     ///   the files do not contain.

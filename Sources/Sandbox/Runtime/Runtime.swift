@@ -211,6 +211,7 @@ public final class Runtime: Sendable {
     ///   - spec: the runtime spec.
     ///   - bundle: the bundle directory (base of relative paths).
     ///   - options: stdio and pivot options.
+    ///   - isolation: the caller's actor, inherited by `body`.
     ///   - body: works with the created container.
     /// - Returns: what `body` returns.
     public func withContainer<R: Sendable>(
@@ -241,6 +242,7 @@ public final class Runtime: Sendable {
     ///   - id: the container id.
     ///   - bundle: the bundle directory.
     ///   - options: stdio and pivot options.
+    ///   - isolation: the caller's actor, inherited by `body`.
     ///   - body: works with the created container.
     /// - Returns: what `body` returns.
     public func withContainer<R: Sendable>(
