@@ -29,7 +29,9 @@ public struct UnpackOptions: Sendable {
     /// Whether uid/gid from the layer are applied (needs root or a user namespace).
     public var preserveOwnership: Bool
     /// How many layers of one image ``ImageStore/unpack(_:options:)`` unpacks at once
-    /// (each into its own snapshot); the number of active cores by default.
+    /// (each into its own snapshot); one by default. Measured (Benchmarks/README.md,
+    /// "Images"): on tmpfs two at a time gain nothing over one, and on ext4 two unpacks
+    /// creating files side by side ran 0.9–2.6× slower than one at a time.
     public var maxParallelLayers: Int
     /// Called as the unpack progresses (every few MiB or entries, and once at the end),
     /// on the unpacking thread.
@@ -44,12 +46,12 @@ public struct UnpackOptions: Sendable {
     ///   - preserveOwnership: apply uid/gid; default: running as root.
     ///   - progress: progress callback (called from several threads when layers unpack
     ///     in parallel).
-    ///   - maxParallelLayers: layers unpacked at once; the active core count by default.
+    ///   - maxParallelLayers: layers unpacked at once; one by default.
     public init(
         mode: Mode = .snapshot, maxUncompressedSize: Int64 = 32 << 30, allowDeviceNodes: Bool = geteuid() == 0,
         allowSetuid: Bool = true, preserveOwnership: Bool = geteuid() == 0,
         progress: (@Sendable (UnpackProgress) -> Void)? = nil,
-        maxParallelLayers: Int = ProcessInfo.processInfo.activeProcessorCount
+        maxParallelLayers: Int = 1
     ) {
         self.maxParallelLayers = maxParallelLayers
         self.mode = mode

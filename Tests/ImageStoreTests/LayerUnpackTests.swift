@@ -64,6 +64,48 @@ struct LayerUnpackTests {
         }
     }
 
+    @Test("a sparse file (GNU tar --sparse) unpacks with its holes and its full size")
+    func sparseFile() async throws {
+        try await withStore { _, directory in
+            // 64 MiB with 4 KiB of data at 1 MiB and a byte at the end: mostly holes.
+            let source = directory + "/src"
+            try FileManager.default.createDirectory(atPath: source, withIntermediateDirectories: true)
+            let fd = open(source + "/sparse.bin", O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+            try #require(fd >= 0)
+            let block = [UInt8](repeating: 0x5a, count: 4096)
+            _ = block.withUnsafeBytes { pwrite(fd, $0.baseAddress!, 4096, 1 << 20) }
+            _ = [UInt8(0x21)].withUnsafeBytes { pwrite(fd, $0.baseAddress!, 1, (64 << 20) - 1) }
+            close(fd)
+            let tar = Process()
+            tar.executableURL = URL(fileURLWithPath: "/bin/tar")
+            tar.arguments = ["--sparse", "--format=posix", "-C", source, "-cf", directory + "/layer.tar", "sparse.bin"]
+            try tar.run()
+            tar.waitUntilExit()
+            try #require(tar.terminationStatus == 0)
+            let data = try Data(contentsOf: URL(fileURLWithPath: directory + "/layer.tar"))
+            #expect(data.count < 1 << 20, "the archive stores only the data: \(data.count) bytes")
+            var hasher = Digest.Hasher()
+            hasher.update(data)
+            let digest = hasher.finalize()
+            let target = directory + "/out"
+            try FileManager.default.createDirectory(atPath: target, withIntermediateDirectories: false)
+            _ = try LayerUnpacker.unpack(
+                blobAt: directory + "/layer.tar", descriptor: Descriptor(mediaType: .imageLayer, digest: digest, size: Int64(data.count)),
+                diffID: digest, into: target, options: UnpackOptions(mode: .flat))
+            let extracted = try #require(lstatPath(target + "/sparse.bin"))
+            #expect(extracted.st_size == 64 << 20)
+            #expect(Int(extracted.st_blocks) * 512 < 1 << 20, "holes stay holes: \(extracted.st_blocks) blocks allocated")
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: target + "/sparse.bin"))
+            defer { try? handle.close() }
+            try handle.seek(toOffset: 1 << 20)
+            #expect(try handle.read(upToCount: 4096) == Data(block))
+            try handle.seek(toOffset: (64 << 20) - 1)
+            #expect(try handle.read(upToCount: 1) == Data([0x21]))
+            try handle.seek(toOffset: 0)
+            #expect(try handle.read(upToCount: 16) == Data(count: 16))
+        }
+    }
+
     @Test("digest, diff ID, media type and truncation are verified")
     func verification() async throws {
         try await withStore { _, directory in
