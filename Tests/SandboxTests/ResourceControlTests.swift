@@ -226,13 +226,19 @@ struct ResourceControlTests {
         }
     }
 
-    @Test("hugepage limits go to the v2 hugetlb controller when v1 does not mount it")
+    /// This machine's layout: hugetlb on the v2 hierarchy and on no v1 one. (A hugetlb v1
+    /// hierarchy mounted once — the crun benchmarks do — holds the controller until the
+    /// kernel frees it, some time after the unmount.)
+    static var hugetlbOnV2Only: Bool {
+        let offered = (try? String(contentsOfFile: "/sys/fs/cgroup/unified/cgroup.controllers", encoding: .utf8)) ?? ""
+        return offered.split(whereSeparator: { $0 == " " || $0 == "\n" }).contains("hugetlb")
+            && !FileManager.default.fileExists(atPath: "/sys/fs/cgroup/hugetlb/cgroup.procs")
+    }
+
+    @Test("hugepage limits go to the v2 hugetlb controller when v1 does not mount it",
+          .enabled(if: hugetlbOnV2Only, "hugetlb is not offered by cgroup v2 alone on this host right now"))
     func v2Hugetlb() async throws {
         let root = "/sys/fs/cgroup/unified"
-        let offered = (try? String(contentsOfFile: root + "/cgroup.controllers", encoding: .utf8)) ?? ""
-        let v1Mounted = FileManager.default.fileExists(atPath: "/sys/fs/cgroup/hugetlb/cgroup.procs")
-        try #require(offered.split(separator: " ").contains(where: { $0.hasPrefix("hugetlb") }) && !v1Mounted,
-                     "this host does not offer hugetlb on cgroup v2 only")
         let enabledBefore = ((try? String(contentsOfFile: root + "/cgroup.subtree_control", encoding: .utf8)) ?? "").contains("hugetlb")
         defer {
             // Leave the host as found: benchmarks mount hugetlb as v1 for crun, which a
