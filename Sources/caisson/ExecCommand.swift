@@ -59,10 +59,6 @@ struct ExecCommand: AsyncParsableCommand {
             if command.first == "--" { command.removeFirst() }
             let container = try global.runtime.container(id: id)
             let spec = try processSpec(base: container.spec.process, command: command)
-            if spec.terminal ?? false && !detach {
-                // Proxying a terminal to our own stdio (runc's foreground --tty) is not there yet.
-                throw ValidationError("exec --tty without --detach is not supported yet: use --detach --console-socket")
-            }
             try checkTerminal(terminal: spec.terminal ?? false, detach: detach, consoleSocket: consoleSocket)
             let stdio = Stdio(input: .inherit, output: .inherit, error: .inherit,
                               extraFiles: preserveFDs > 0 ? Array(3..<(3 + preserveFDs)) : [])
@@ -80,10 +76,16 @@ struct ExecCommand: AsyncParsableCommand {
         } catch { fail(error) }
         if detach { return }
 
+        // Foreground --tty: relay the pty to our own stdio, as runc does.
+        let proxy = consoleSocket == nil ? execProcess.io.terminal.map(TerminalProxy.init) : nil
         let forwarding = SignalForwarder { signal in try? execProcess.kill(signal) }
         let status: TerminationStatus
-        do { status = try await execProcess.wait() } catch { fail(error) }
+        do { status = try await execProcess.wait() } catch {
+            proxy?.finish()
+            fail(error)
+        }
         forwarding.stop()
+        proxy?.finish()
         Foundation.exit(status.shellCode)
     }
 

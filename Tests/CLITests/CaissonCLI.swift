@@ -285,10 +285,11 @@ final class CaissonCLI: Sendable {
         .map { unsafeBitCast($0, to: AddClosefrom.self) }
 
     /// Starts `caisson --root ROOT ARGS…` (no global flags added when `root` is false).
-    func spawn(_ arguments: [String], root useRoot: Bool = true, stdin: String = "/dev/null") throws -> RunningCLI {
+    func spawn(_ arguments: [String], root useRoot: Bool = true, stdin: String = "/dev/null", program: String? = nil) throws -> RunningCLI {
         let n = counter.add(1, ordering: .relaxed).newValue
         let stdoutPath = "\(directory)/cli-\(n).out", stderrPath = "\(directory)/cli-\(n).err"
-        let argv = [binary] + (useRoot ? ["--root", root] : []) + arguments
+        let executable = program ?? binary
+        let argv = program != nil ? [executable] + arguments : [binary] + (useRoot ? ["--root", root] : []) + arguments
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -316,11 +317,11 @@ final class CaissonCLI: Sendable {
         defer { for arg in cArgs { free(arg) } }
         var pid: pid_t = 0
         let r = Self.bundleLock.withLock { _ in
-            let r = posix_spawn(&pid, binary, &actions, &attributes, cArgs, environ)
+            let r = posix_spawn(&pid, executable, &actions, &attributes, cArgs, environ)
             if r == 0 { Orphans.spawned.withLock { _ = $0.insert(pid) } }
             return r
         }
-        guard r == 0 else { throw CLIError("posix_spawn \(binary): errno \(r)") }
+        guard r == 0 else { throw CLIError("posix_spawn \(executable): errno \(r)") }
         return RunningCLI(pid: pid, stdoutPath: stdoutPath, stderrPath: stderrPath, arguments: arguments)
     }
 
@@ -342,6 +343,11 @@ final class CaissonCLI: Sendable {
         let result = try await spawn(arguments, root: root).wait(timeout: timeout)
         if let execPidFile, let pid = try? Self.readPid(execPidFile) { Orphans.adopt(pid) }
         return result
+    }
+
+    /// Runs another program (e.g. `script` around the CLI) the way CLI runs are made.
+    func runProgram(_ program: String, _ arguments: [String], timeout: Double = 120) async throws -> CLIResult {
+        try await spawn(arguments, program: program).wait(timeout: timeout)
     }
 
     /// Runs a command that must succeed; fails the test with its output otherwise.

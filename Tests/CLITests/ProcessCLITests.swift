@@ -57,10 +57,26 @@ struct ProcessCLITests {
 
             let noCommand = try await cli.run(["exec", id])
             #expect(noCommand.status == 1 && noCommand.stderr.contains("command"), "\(noCommand)")
-            let tty = try await cli.run(["exec", "-t", id, "/bin/true"])
-            #expect(tty.status == 1 && tty.stderr.contains("--tty"), "\(tty)")
+            // A foreground --tty relays the pty even when the CLI has no terminal itself.
+            let tty = try await cli.run(["exec", "-t", id, "/bin/sh", "-c", "tty"])
+            #expect(tty.status == 0 && tty.stdout.contains("/dev/pts/"), "\(tty)")
             let badUser = try await cli.run(["exec", "-u", "nobody", id, "/bin/true"])
             #expect(badUser.status == 1 && badUser.stderr.contains("uid"), "\(badUser)")
+        }
+    }
+
+    @Test("exec --tty in the foreground relays the pty to the CLI's own terminal (runc's behaviour)")
+    func execTTY() async throws {
+        try await withCLI { cli in
+            let (id, _, _) = try await sleeper(cli, "exectty")
+            // `script` gives the CLI a terminal of its own; the process must see a pty, its
+            // output must come back through the CLI, and its exit status too.
+            let command = "\(cli.binary) --root \(cli.root) exec -t \(id) /bin/sh -c 'tty; echo relayed; exit 5'"
+            let result = try await cli.runProgram("/usr/bin/script", ["-qec", command, "/dev/null"])
+            let output = result.stdout.replacingOccurrences(of: "\r", with: "")
+            #expect(result.status == 5, "\(result)")
+            #expect(output.contains("/dev/pts/0\n"), "\(result)")
+            #expect(output.contains("relayed\n"), "\(result)")
         }
     }
 
