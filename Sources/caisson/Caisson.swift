@@ -14,6 +14,7 @@ struct CaissonCommand: AsyncParsableCommand {
             SpecCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
             DeleteCommand.self, RunCommand.self, ListCommand.self, ExecCommand.self, PsCommand.self,
             FeaturesCommand.self, PauseCommand.self, ResumeCommand.self, UpdateCommand.self, EventsCommand.self,
+            ImageRunCommand.self, StopCommand.self, RemoveCommand.self, LogsCommand.self,
             PullCommand.self, PushCommand.self, ImagesCommand.self, RmiCommand.self, TagCommand.self,
             LoginCommand.self, LogoutCommand.self,
         ])
@@ -26,7 +27,8 @@ struct CaissonCommand: AsyncParsableCommand {
         // CAISSON_NO_FAST_PATH=1 forces ArgumentParser (the tests compare both paths).
         if getenv("CAISSON_NO_FAST_PATH") == nil, await FastPath.run(Array(CommandLine.arguments.dropFirst())) { return }
         do {
-            var command = try parseAsRoot()
+            // `run IMAGE …` and runc's `run ID` share a name (see RunDispatch).
+            var command = try parseAsRoot(RunDispatch.rewrite(Array(CommandLine.arguments.dropFirst())))
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {

@@ -16,12 +16,18 @@ struct PsCommand: ParsableCommand {
 
     @Option(name: [.short, .customLong("format")], help: "Select one of: table or json.")
     var format: String = "table"
+    @OptionGroup var engineOptions: EngineOptions
+    @Flag(name: .short, help: "Without a container id: print only the ids.") var quiet = false
     @Argument(parsing: .captureForPassthrough, help: "The container id, then options for ps(1).")
     var arguments: [String] = []
 
     func run() throws {
         do {
-            guard let id = arguments.first else { throw ValidationError("ps: missing the container id") }
+            guard let id = arguments.first else {
+                // docker's `ps -a`: the containers made from images.
+                try ContainerListing.print(engine: engineOptions.engine(stateRoot: global.root), quiet: quiet)
+                return
+            }
             var psArguments = Array(arguments.dropFirst())
             if psArguments.first == "--" { psArguments.removeFirst() }
             let container = try global.runtime.container(id: id)

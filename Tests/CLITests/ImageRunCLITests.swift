@@ -1,0 +1,78 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `caisson run IMAGE`, `ps`, `logs`, `stop`, `rm`: containers made from images through the
+/// CLI, on an image copied into a private store by skopeo (umoci-built busybox: entrypoint
+/// /bin/busybox, so the command is an applet).
+@Suite("caisson CLI: run IMAGE, ps, logs, stop, rm", .serialized, .enabled(if: geteuid() == 0, "runs containers: needs root"))
+struct ImageRunCLITests {
+    /// A store under the test directory holding `localhost/bb:latest`.
+    private func store(_ cli: CaissonCLI) async throws -> String {
+        let fixture = try BusyboxImageFixture.build(in: cli.directory + "/fixture")
+        let store = cli.directory + "/store"
+        let copy = try await cli.runProgram("/usr/bin/skopeo", ["copy", "-q", "oci:\(fixture.skopeoLayout):\(BusyboxImageFixture.tag)",
+                                                                "oci:\(store):localhost/bb:latest"])
+        try #require(copy.status == 0, "\(copy)")
+        return store
+    }
+
+    private func ids(_ cli: CaissonCLI, _ store: String) async throws -> [String] {
+        try await cli.ok(["ps", "--store", store, "-q"]).stdout.split(separator: "\n").map(String.init)
+    }
+
+    @Test("run in the foreground, --rm, -e, exit status; -d with logs, ps, stop, rm; -it; errors")
+    func everyday() async throws {
+        try await withCLI { cli in
+            let store = try await store(cli)
+            defer {
+                #expect(LeakCheck.mounts(containing: store).isEmpty, "mounts left: \(LeakCheck.mounts(containing: store))")
+            }
+            do {
+                let plain = try await cli.run(["run", "--store", store, "localhost/bb:latest", "sh", "-c", "echo hi; exit 3"])
+                #expect(plain.status == 3 && plain.stdout == "hi\n", "\(plain)")
+                let kept = try await ids(cli, store)
+                #expect(kept.count == 1, "without --rm the container stays: \(kept)")
+                try await cli.ok(["rm", "--store", store] + kept)
+
+                let removed = try await cli.run(["run", "--store", store, "--rm", "-e", "X=from-flag", "localhost/bb", "sh", "-c", "echo $X"])
+                #expect(removed.status == 0 && removed.stdout == "from-flag\n", "\(removed)")
+                #expect(try await ids(cli, store).isEmpty)
+
+                let name = cli.id("web")
+                let detached = try await cli.ok(["run", "--store", store, "-d", "--name", name, "--memory", "64m",
+                                                 "localhost/bb", "sh", "-c", "echo started; sleep 1000"])
+                #expect(detached.stdout == name + "\n", "\(detached)")
+                let pid = Int32(try LifecycleCLITests.field("pid", of: try await cli.ok(["state", name]).stdout)) ?? 0
+                Orphans.adopt(pid)  // its CLI has exited: the process is ours (subreaper)
+                var logs = ""
+                for _ in 0..<100 where !logs.contains("started") {
+                    logs = try await cli.run(["logs", "--store", store, name]).stdout
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(logs == "started\n")
+                let table = try await cli.ok(["ps", "--store", store]).stdout
+                #expect(table.contains(name) && table.contains("running") && table.contains("localhost/bb:latest"), "\(table)")
+                #expect(try String(contentsOfFile: "/sys/fs/cgroup/memory/caisson-\(name)/memory.limit_in_bytes", encoding: .utf8) == "\(64 << 20)\n")
+                try await cli.ok(["stop", "--store", store, "-t", "1", name])
+                #expect(try await cli.ok(["ps", "--store", store]).stdout.contains("stopped"))
+                try await cli.ok(["rm", "--store", store, name])
+                #expect(try await ids(cli, store).isEmpty)
+                #expect(!FileManager.default.fileExists(atPath: store + "/logs/\(name).log"))
+
+                let command = "\(cli.binary) --root \(cli.root) run --store \(store) --rm -it localhost/bb sh -c 'tty; echo in-a-tty'"
+                let tty = try await cli.runProgram("/usr/bin/script", ["-qec", command, "/dev/null"])
+                let output = tty.stdout.replacingOccurrences(of: "\r", with: "")
+                #expect(tty.status == 0 && output.contains("/dev/pts/0\n") && output.contains("in-a-tty\n"), "\(tty)")
+
+                let missing = try await cli.run(["run", "--store", store, "localhost/nothing:here", "true"])
+                #expect(missing.status == 1 && missing.stderr.contains("localhost/nothing:here"), "\(missing)")
+                let both = try await cli.run(["run", "--store", store, "-d", "--rm", "localhost/bb", "true"])
+                #expect(both.status == 1 && both.stderr.contains("--rm"), "\(both)")
+            } catch {
+                for id in (try? await ids(cli, store)) ?? [] { _ = try? await cli.run(["rm", "--store", store, "-f", id]) }
+                throw error
+            }
+        }
+    }
+}
