@@ -143,10 +143,11 @@ run_caisson bighost --runs "$RUNS" --warmup "$WARMUP"
 cli_runtime() {  # name
     local rt=$1 root="$STATE/$1"
     local cli=("$rt" --root "$root")
-    for variant in netns nonet; do
-        local bundle="$B/true-netns"; [ "$variant" = nonet ] && bundle="$B/true-nonet"
+    for variant in netns nonet limits; do
+        local bundle="$B/true-$variant"
         bench cmd-sequential --label "$rt.seq.$variant" --runs "$RUNS" --warmup "$WARMUP" -- \
             "${cli[@]}" run -b "$bundle" "{id}"
+        [ "$variant" = limits ] && continue
         bench cmd-concurrent --label "$rt.conc.$variant" --parallel "$PARALLEL" --seconds "$CONC_SECONDS" -- \
             "${cli[@]}" run -b "$bundle" "{id}"
     done
@@ -203,14 +204,18 @@ END {
     printf "mode %s: %s sequential runs, %s s concurrency (CLI: %s loops; Caisson: %s in flight), %s sleepers\n\n", mode, runs, secs, par, inflight, dens
     printf "| %-50s | %9s | %9s | %9s | %9s | %9s | %s\n", "metric", "Caisson", "crun", "runc", "vs crun", "vs runc", "goal"
     printf "|%s|%s|%s|%s|%s|%s|------\n", "----------------------------------------------------", "-----------", "-----------", "-----------", "-----------", "-----------"
-    for (i = 1; i <= 2; i++) {
-        n = i == 1 ? "netns" : "nonet"; label = i == 1 ? "with netns" : "without netns"
+    for (i = 1; i <= 3; i++) {
+        n = i == 1 ? "netns" : (i == 2 ? "nonet" : "limits")
+        label = i == 1 ? "with netns" : (i == 2 ? "without netns" : "with netns + memory/pids limits")
         c = v("caisson.seq." n ".median_ms"); cr = v("crun.seq." n ".median_ms")
         row("lifecycle /bin/true " label ", median ms", c, cr, v("runc.seq." n ".median_ms"), 1,
             goal(c != "" && cr != "" && c <= cr / 4, "≤ 1/4 of crun"))
         row("lifecycle /bin/true " label ", p90 ms", v("caisson.seq." n ".p90_ms"), v("crun.seq." n ".p90_ms"), v("runc.seq." n ".p90_ms"), 1, "")
         row("CPU ms per lifecycle " label, v("caisson.seq." n ".cpu_ms_per_run"), v("crun.seq." n ".cpu_ms_per_run"), v("runc.seq." n ".cpu_ms_per_run"), 1, "")
     }
+    c = v("caisson.cgroup.median_ms"); l = v("caisson.seq.limits.median_ms")
+    row("cgroup dirs + limits + rmdir alone, median ms", c, "", "", 1,
+        (c != "" && l != "") ? sprintf("%.0f%% of the lifecycle with limits", 100 * c / l) : "")
     for (i = 1; i <= 2; i++) {
         n = i == 1 ? "netns" : "nonet"; label = i == 1 ? "with netns" : "without netns"
         c = v("caisson.conc." n ".per_s"); cr = v("crun.conc." n ".per_s")

@@ -94,24 +94,6 @@ func cgroupValue(_ controller: String, _ id: String, _ file: String) -> String? 
 }
 
 /// Serialises engine tests across suites (see ``withEngine(_:sourceLocation:)``).
-actor EngineTestLock {
-    static let shared = EngineTestLock()
-    private var held = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func acquire() async {
-        if !held {
-            held = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func release() {
-        if waiters.isEmpty {
-            held = false
-        } else {
-            waiters.removeFirst().resume()
-        }
-    }
+enum EngineTestLock {
+    static let shared = AsyncTestLock()
 }

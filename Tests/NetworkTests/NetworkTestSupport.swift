@@ -147,26 +147,8 @@ func withNetworking(_ body: (NetworkTestEnvironment) async throws -> Void,
 }
 
 /// Serialises network tests: they share host-wide names (bridges, the firewall table).
-actor NetworkTestLock {
-    static let shared = NetworkTestLock()
-    private var held = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func acquire() async {
-        if !held {
-            held = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func release() {
-        if waiters.isEmpty {
-            held = false
-        } else {
-            waiters.removeFirst().resume()
-        }
-    }
+enum NetworkTestLock {
+    static let shared = AsyncTestLock()
 }
 
 // MARK: - Sockets for probes

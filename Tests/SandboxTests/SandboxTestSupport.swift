@@ -115,26 +115,8 @@ func statusField(_ text: String, _ key: String) -> String? {
 }
 
 /// Serialises Sandbox tests across suites (see ``withSandbox``).
-actor SandboxTestLock {
-    static let shared = SandboxTestLock()
-    private var held = false
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    func acquire() async {
-        if !held {
-            held = true
-            return
-        }
-        await withCheckedContinuation { waiters.append($0) }
-    }
-
-    func release() {
-        if waiters.isEmpty {
-            held = false
-        } else {
-            waiters.removeFirst().resume()
-        }
-    }
+enum SandboxTestLock {
+    static let shared = AsyncTestLock()
 }
 
 /// Everything a terminal's master has buffered (the process has exited), with the

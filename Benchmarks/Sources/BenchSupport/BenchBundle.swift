@@ -17,6 +17,8 @@ public struct BenchBundles: Sendable {
     public var trueNetns: String { directory + "/true-netns" }
     /// `/bin/true` without a network namespace.
     public var trueNoNetns: String { directory + "/true-nonet" }
+    /// `/bin/true` with a network namespace and a memory (64 MiB) and pids (128) limit.
+    public var trueLimits: String { directory + "/true-limits" }
     /// `sleep 1000000` (runc spec defaults, with a network namespace): the idle container.
     public var sleep: String { directory + "/sleep" }
 
@@ -51,13 +53,14 @@ public struct BenchBundles: Sendable {
 
         try write(bundles.trueNetns, rootfs: bundles.rootfs, args: ["/bin/true"], network: true)
         try write(bundles.trueNoNetns, rootfs: bundles.rootfs, args: ["/bin/true"], network: false)
+        try write(bundles.trueLimits, rootfs: bundles.rootfs, args: ["/bin/true"], network: true, limits: true)
         try write(bundles.sleep, rootfs: bundles.rootfs, args: ["/bin/sleep", "1000000"], network: true)
         return bundles
     }
 
     /// Writes `<bundle>/config.json`: `runc spec` defaults with `args`, no terminal, the
     /// shared rootfs, and a network namespace or not.
-    static func write(_ bundle: String, rootfs: String, args: [String], network: Bool) throws {
+    static func write(_ bundle: String, rootfs: String, args: [String], network: Bool, limits: Bool = false) throws {
         try FileManager.default.createDirectory(atPath: bundle, withIntermediateDirectories: true)
         var spec = RuntimeSpec.runcDefault()
         spec.process?.args = args
@@ -65,6 +68,9 @@ public struct BenchBundles: Sendable {
         spec.root?.path = rootfs
         if !network {
             spec.linux?.namespaces?.removeAll { $0.type == .network }
+        }
+        if limits {
+            spec.linux?.resources = .init(memory: .init(limit: 64 << 20), pids: .init(limit: 128))
         }
         try OCIJSON.encode(spec, pretty: true).write(to: URL(fileURLWithPath: bundle + "/config.json"))
     }

@@ -52,7 +52,9 @@ struct CaissonBench {
         case "sequential", "concurrent", "bighost", "density", "all", "leakcheck", "phases":
             try await withCaisson(options) { bench in
                 switch options.command {
-                case "sequential": try await bench.sequential()
+                case "sequential":
+                    try await bench.sequential()
+                    try bench.cgroupCost()
                 case "concurrent": try await bench.concurrent()
                 case "bighost": try await bench.bigHost()
                 case "density": try await bench.density()
@@ -62,6 +64,7 @@ struct CaissonBench {
                     try await bench.phases(bundle: bench.bundles.trueNoNetns, tag: "nonet")
                 default:
                     try await bench.sequential()
+                    try bench.cgroupCost()
                     try await bench.concurrent()
                     try await bench.density()
                     try await bench.bigHost()
@@ -117,6 +120,53 @@ struct CaissonMeasurements: Sendable {
         self.runtime = Runtime(stateRoot: stateRoot)
     }
 
+    /// The cgroup part of a start and delete, alone: the directory Sandbox makes in every
+    /// hierarchy (`/caisson-<id>`, cpuset filled from the parent), the device rules it
+    /// writes, a memory and a pids limit, then the rmdirs — the same file operations,
+    /// without a process. Printed as `caisson.cgroup.median_ms`, to set against the
+    /// lifecycle with limits (`caisson.seq.limits.median_ms`).
+    func cgroupCost() throws {
+        let hierarchies = (try FileManager.default.contentsOfDirectory(atPath: "/sys/fs/cgroup"))
+            .map { "/sys/fs/cgroup/" + $0 }
+            .filter { FileManager.default.fileExists(atPath: $0 + "/cgroup.procs") }
+        func put(_ path: String, _ value: String) {
+            let fd = open(path, O_WRONLY | O_CLOEXEC)
+            guard fd >= 0 else { return }
+            _ = value.withCString { write(fd, $0, strlen($0)) }
+            close(fd)
+        }
+        var times: [Double] = []
+        for i in 0..<(options.warmup + options.runs) {
+            let start = now()
+            var made: [String] = []
+            for hierarchy in hierarchies {
+                let path = hierarchy + "/caisson-cbench-cg-\(i)"
+                guard mkdir(path, 0o755) == 0 else { throw Failure("mkdir \(path): errno \(errno)") }
+                made.append(path)
+                if hierarchy.hasSuffix("/cpuset") {
+                    for file in ["cpuset.cpus", "cpuset.mems"] {
+                        let value = (try? String(contentsOfFile: hierarchy + "/" + file, encoding: .utf8)) ?? ""
+                        put(path + "/" + file, value.trimmingCharacters(in: .whitespacesAndNewlines))
+                    }
+                }
+                if hierarchy.hasSuffix("/devices") {
+                    put(path + "/devices.deny", "a")
+                    for rule in ["c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
+                                 "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm"] {
+                        put(path + "/devices.allow", rule)
+                    }
+                }
+                if hierarchy.hasSuffix("/memory") { put(path + "/memory.limit_in_bytes", "\(64 << 20)") }
+                if hierarchy.hasSuffix("/pids") { put(path + "/pids.max", "128") }
+            }
+            for path in made { rmdir(path) }
+            if i >= options.warmup { times.append((now() - start) * 1000) }
+        }
+        let sample = Sample(times)
+        result("caisson.cgroup.median_ms", sample.median)
+        result("caisson.cgroup.p90_ms", sample.percentile(90))
+    }
+
     /// One create + start + wait + delete, in milliseconds.
     func lifecycle(id: String, bundle: String) async throws -> Double {
         let start = now()
@@ -167,7 +217,7 @@ struct CaissonMeasurements: Sendable {
 
     /// (a) Sequential lifecycle with and without a network namespace.
     func sequential(prefix: String = "caisson.seq") async throws {
-        for (variant, bundle) in [("netns", bundles.trueNetns), ("nonet", bundles.trueNoNetns)] {
+        for (variant, bundle) in [("netns", bundles.trueNetns), ("nonet", bundles.trueNoNetns), ("limits", bundles.trueLimits)] {
             note("\(prefix).\(variant): \(options.warmup) + \(options.runs) lifecycles of /bin/true")
             let cpu0 = CPUTime.now()
             let sample = try await sequentialSample(bundle: bundle, tag: "seq-\(variant)")
