@@ -14,7 +14,7 @@ struct CaissonCommand: AsyncParsableCommand {
             SpecCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
             DeleteCommand.self, RunCommand.self, ListCommand.self, ExecCommand.self, PsCommand.self,
             FeaturesCommand.self, PauseCommand.self, ResumeCommand.self, UpdateCommand.self, EventsCommand.self,
-            ImageRunCommand.self, StopCommand.self, RemoveCommand.self, LogsCommand.self,
+            ImageRunCommand.self, StopCommand.self, RemoveCommand.self, LogsCommand.self, NetworkCommand.self,
             PullCommand.self, PushCommand.self, ImagesCommand.self, RmiCommand.self, TagCommand.self,
             LoginCommand.self, LogoutCommand.self,
         ])

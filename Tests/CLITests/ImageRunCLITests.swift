@@ -75,4 +75,44 @@ struct ImageRunCLITests {
             }
         }
     }
+
+    @Test("network create, ls, run on a bridge, prune after a container deleted behind the engine's back, rm")
+    func networks() async throws {
+        try await withCLI { cli in
+            let store = try await store(cli)
+            let name = "clinet"
+            defer {
+                #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/cstest8"), "bridge left behind")
+                #expect(LeakCheck.mounts(containing: store).isEmpty, "mounts left: \(LeakCheck.mounts(containing: store))")
+            }
+            try await cli.ok(["network", "--store", store, "create", "--subnet", "10.213.8.0/24", "--bridge", "cstest8", name])
+            do {
+                #expect(try await cli.ok(["network", "--store", store, "ls"]).stdout.contains("cstest8"))
+                let addr = try await cli.ok(["run", "--store", store, "--rm", "--network", "bridge:\(name)", "localhost/bb",
+                                             "ip", "-4", "addr", "show", "eth0"])
+                #expect(addr.stdout.contains("inet 10.213.8.2/24"), "\(addr)")
+
+                // A container removed with runc's delete keeps its address until prune.
+                let id = cli.id("netsleeper")
+                try await cli.ok(["run", "--store", store, "-d", "--name", id, "--network", "bridge:\(name)", "localhost/bb", "sleep", "1000"])
+                let pid = Int32(try LifecycleCLITests.field("pid", of: try await cli.ok(["state", id]).stdout)) ?? 0
+                Orphans.adopt(pid)
+                try await cli.ok(["delete", "--force", id])
+                let pruned = try await cli.ok(["network", "--store", store, "prune"])
+                #expect(pruned.stdout.contains("released container \(id)"), "\(pruned)")
+                #expect(try await cli.ok(["network", "--store", store, "prune"]).stdout == "nothing to prune\n")
+                try await cli.ok(["rm", "--store", store, "-f", id])
+
+                let bad = try await cli.run(["network", "--store", store, "create", "--subnet", "10.213.8.0/99", "other"])
+                #expect(bad.status != 0 && bad.stderr.contains("10.213.8.0/99"), "\(bad)")
+            } catch {
+                _ = try? await cli.run(["network", "--store", store, "rm", name])
+                throw error
+            }
+            try await cli.ok(["network", "--store", store, "rm", name])
+            #expect(!(try await cli.ok(["network", "--store", store, "ls"]).stdout.contains(name)))
+            let missing = try await cli.run(["network", "--store", store, "rm", name])
+            #expect(missing.status != 0 && missing.stderr.contains(name), "\(missing)")
+        }
+    }
 }
