@@ -13,45 +13,20 @@ caisson=$(readlink -f "${1:-$here/.build/release/caisson}")
 runs=${2:-30}
 [ -x "$caisson" ] || { echo "build caisson first: swift build -c release --product caisson" >&2; exit 2; }
 work=$(mktemp -d /tmp/caisson-podman-bench.XXXXXX)
-mkdir -p "$work/tmp" "$work/rootfs/bin"
-hugetlb_mounted=0 hugetlb_made=0 had_parent=no
-[ -d /sys/fs/cgroup/memory/libpod_parent ] && had_parent=yes
+mkdir -p "$work/rootfs/bin"
+hugetlb_mounted=0 hugetlb_made=0
 
-cat > "$work/containers.conf" <<CONF
-[containers]
-default_ulimits = []
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$work/events.log"
-[engine.runtimes]
-caisson = ["$caisson"]
-crun = ["/usr/bin/crun"]
-runc = ["/usr/sbin/runc"]
-CONF
-cat > "$work/storage.conf" <<CONF
-[storage]
-driver = "overlay"
-graphroot = "$work/graph"
-runroot = "$work/run"
-CONF
-export CONTAINERS_CONF="$work/containers.conf" CONTAINERS_STORAGE_CONF="$work/storage.conf"
-P=(podman --tmpdir "$work/tmp")
+. "$here/scripts/lib/podman-env.sh"
+podman_env_setup "$work" "caisson = [\"$caisson\"]
+crun = [\"/usr/bin/crun\"]
+runc = [\"/usr/sbin/runc\"]"
 
 cleanup() {
     local status=$?
     set +e
-    "${P[@]}" rm -af -t 0 >/dev/null 2>&1
-    "${P[@]}" system reset -f >/dev/null 2>&1
-    grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null; done
-    rm -rf "$work"
     # podman's cgroup parent goes first, while hugetlb is still mounted: a v1 hierarchy
     # with cgroups left in it outlives its unmount and keeps hugetlb away from cgroup v2.
-    if [ "$had_parent" = no ]; then
-        for parent in /sys/fs/cgroup/*/libpod_parent; do
-            [ -d "$parent" ] && find "$parent" -depth -type d -exec rmdir {} \; 2>/dev/null
-        done
-    fi
+    podman_env_cleanup
     [ "$hugetlb_mounted" = 1 ] && umount /sys/fs/cgroup/hugetlb
     [ "$hugetlb_made" = 1 ] && rmdir /sys/fs/cgroup/hugetlb
     exit $status
@@ -83,7 +58,7 @@ for _ in $(seq "$runs"); do
 done
 
 median() { grep "^$1 " "$work/times" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {m=(NR%2)?a[(NR+1)/2]:(a[NR/2]+a[NR/2+1])/2; printf "%.1f", m/1000}'; }
-p90() { grep "^$1 " "$work/times" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {i=int(NR*0.9); if (i<1) i=1; printf "%.1f", a[i]/1000}'; }
+p90() { grep "^$1 " "$work/times" | awk '{print $2}' | sort -n | awk '{a[NR]=$1} END {i=int((NR*9+9)/10); if (i>NR) i=NR; printf "%.1f", a[i]/1000}'; }
 c=$(median caisson) cr=$(median crun) rc=$(median runc)
 echo "podman run --rm --network none IMAGE true — $(date -u '+%Y-%m-%d %H:%M UTC') — $(podman --version), $(crun --version | head -1), $(runc --version | head -1); $runs runs each, interleaved"
 echo

@@ -8,7 +8,7 @@ public struct SandboxError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; compare against the static values.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case invalidSpec, invalidState, notFound, alreadyExists, setupFailed, system, unsupported
+            case invalidSpec, invalidState, notFound, alreadyExists, setupFailed, hookFailed, system, unsupported
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -23,6 +23,8 @@ public struct SandboxError: Error, Sendable, CustomStringConvertible {
         public static let alreadyExists = Code(.alreadyExists)
         /// The container's process failed while setting itself up (step and errno in the message).
         public static let setupFailed = Code(.setupFailed)
+        /// An OCI hook could not run, failed or timed out (the hook is named in the message).
+        public static let hookFailed = Code(.hookFailed)
         /// A system call in the runtime itself failed.
         public static let system = Code(.system)
         /// The kernel or the host lacks what the spec needs.

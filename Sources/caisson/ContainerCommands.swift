@@ -101,6 +101,9 @@ struct ImageRunCommand: AsyncParsableCommand {
         if detach && tty { fail("run: --tty with --detach is not supported (no console to hand the terminal to); use caisson exec -t later") }
         let engine: Engine
         var configuration = ContainerConfiguration(command: command.isEmpty ? nil : command, environment: env)
+        // Chosen here (not by the engine) so a detached container's log file has its final
+        // name before the container writes to it.
+        let id = name ?? String((0..<16).map { _ in "0123456789abcdef".randomElement()! })
         var logFD: Int32 = -1
         do {
             engine = try engineOptions.engine(stateRoot: global.root)
@@ -116,7 +119,7 @@ struct ImageRunCommand: AsyncParsableCommand {
                 memoryBytes: try memory.map { try UpdateCommand.bytes($0, flag: "--memory") }, pids: pidsLimit, cpus: cpus)
             configuration.terminal = tty
             if detach {
-                let path = engineOptions.logPath(name ?? "pending")
+                let path = engineOptions.logPath(id)
                 try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
                 logFD = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
                 guard logFD >= 0 else { throw ValidationError("run: cannot open the log file \(path)") }
@@ -128,15 +131,13 @@ struct ImageRunCommand: AsyncParsableCommand {
 
         let container: ManagedContainer
         do {
-            container = try await engine.create(image: image, id: name, configuration: configuration)
-            if logFD >= 0 {
-                close(logFD)
-                if name == nil {  // named by its id once it has one
-                    rename(engineOptions.logPath("pending"), engineOptions.logPath(container.id))
-                }
-            }
+            container = try await engine.create(image: image, id: id, configuration: configuration)
+            if logFD >= 0 { close(logFD) }
             try await container.start()
-        } catch { fail(error) }
+        } catch {
+            if logFD >= 0 { unlink(engineOptions.logPath(id)) }
+            fail(error)
+        }
         if detach {
             print(container.id)
             return

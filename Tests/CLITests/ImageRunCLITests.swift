@@ -60,6 +60,19 @@ struct ImageRunCLITests {
                 #expect(try await ids(cli, store).isEmpty)
                 #expect(!FileManager.default.fileExists(atPath: store + "/logs/\(name).log"))
 
+                // Without --name the id is generated, and the log file is named by it.
+                let anonymous = try await cli.ok(["run", "--store", store, "-d", "localhost/bb", "sh", "-c", "echo anonymous; sleep 1000"])
+                let anonymousID = anonymous.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                #expect(anonymousID.count == 16, "\(anonymous)")
+                Orphans.adopt(Int32(try LifecycleCLITests.field("pid", of: try await cli.ok(["state", anonymousID]).stdout)) ?? 0)
+                var anonymousLogs = ""
+                for _ in 0..<100 where anonymousLogs.isEmpty {
+                    anonymousLogs = try await cli.run(["logs", "--store", store, anonymousID]).stdout
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(anonymousLogs == "anonymous\n")
+                try await cli.ok(["rm", "--store", store, "-f", anonymousID])
+
                 let command = "\(cli.binary) --root \(cli.root) run --store \(store) --rm -it localhost/bb sh -c 'tty; echo in-a-tty'"
                 let tty = try await cli.runProgram("/usr/bin/script", ["-qec", command, "/dev/null"])
                 let output = tty.stdout.replacingOccurrences(of: "\r", with: "")

@@ -92,7 +92,8 @@ struct HookTests {
                 _ = try await env.runtime.create(id: "badhook", bundle: bundle.path)
             } throws: { error in
                 let text = "\(error)"
-                return text.contains("hooks.createRuntime[0]") && text.contains("status 3") && text.contains("nope")
+                return (error as? SandboxError)?.code == .hookFailed
+                    && text.contains("hooks.createRuntime[0]") && text.contains("status 3") && text.contains("nope")
             }
             #expect(read(log) == "ran\n")
             #expect(!FileManager.default.fileExists(atPath: "/sys/fs/cgroup/pids/caisson-badhook"))

@@ -10,47 +10,17 @@
 set -euo pipefail
 caisson=$(readlink -f "${1:?usage: podman.sh /path/to/caisson}")
 work=$(mktemp -d /tmp/caisson-podman.XXXXXX)
-mkdir -p "$work/bin" "$work/tmp" "$work/rootfs/bin"
+mkdir -p "$work/bin" "$work/rootfs/bin"
 ln -s "$caisson" "$work/bin/crun"   # podman passes --log-format=json to runtimes it knows by name
 
-cat > "$work/containers.conf" <<CONF
-[containers]
-# podman's default nofile=1048576 is above this machine's hard limit (no CAP_SYS_RESOURCE).
-default_ulimits = []
-[engine]
-cgroup_manager = "cgroupfs"
-events_logger = "file"
-events_logfile_path = "$work/events.log"
-runtime = "caisson"
-[engine.runtimes]
-caisson = ["$caisson"]
-crun = ["$work/bin/crun"]
-CONF
-cat > "$work/storage.conf" <<CONF
-[storage]
-driver = "overlay"
-graphroot = "$work/graph"
-runroot = "$work/run"
-CONF
-export CONTAINERS_CONF="$work/containers.conf" CONTAINERS_STORAGE_CONF="$work/storage.conf"
-# podman's cgroupfs parent (and conmon's cgroup in it): removed at the end if podman made it here.
-had_parent=no
-[ -d /sys/fs/cgroup/memory/libpod_parent ] && had_parent=yes
-P=(podman --tmpdir "$work/tmp")
+. "$(dirname "${BASH_SOURCE[0]}")/../lib/podman-env.sh"
+podman_env_setup "$work" "caisson = [\"$caisson\"]
+crun = [\"$work/bin/crun\"]" caisson
 
 cleanup() {
     local status=$?
     set +e
-    "${P[@]}" rm -af -t 0 >/dev/null 2>&1 || true
-    "${P[@]}" system reset -f >/dev/null 2>&1 || true
-    # containers/storage keeps its overlay directory mounted (private); unmount what is left.
-    grep -o " $work[^ ]*" /proc/self/mountinfo | sort -r | while read -r m; do umount -l "$m" 2>/dev/null || true; done
-    rm -rf "$work"
-    if [ "$had_parent" = no ]; then
-        for parent in /sys/fs/cgroup/*/libpod_parent; do
-            [ -d "$parent" ] && find "$parent" -depth -type d -exec rmdir {} \; 2>/dev/null
-        done
-    fi
+    podman_env_cleanup
     exit $status
 }
 trap cleanup EXIT

@@ -49,11 +49,6 @@ enum Hooks {
         }
     }
 
-    /// Whether `error` is a hook's failure (as opposed to a setup step's).
-    static func isHookFailure(_ error: SandboxError) -> Bool {
-        "\(error)".contains(": hooks.")
-    }
-
     /// The state JSON a hook reads on stdin.
     static func stateJSON(spec: RuntimeSpec, id: String, status: ContainerState.Status, pid: Int32?, bundle: String) -> [UInt8] {
         let state = ContainerState(ociVersion: spec.ociVersion, id: id, status: status, pid: pid, bundle: bundle,
@@ -109,7 +104,7 @@ enum Hooks {
         close(pipe[0])
         guard pid > 0 else {
             close(pipe[1])
-            throw SandboxError(.setupFailed, "container \"\(id)\": \(name) could not be started", errno: Errno(rawValue: -pid))
+            throw SandboxError(.hookFailed, "container \"\(id)\": \(name) could not be started", errno: Errno(rawValue: -pid))
         }
         defer { close(pidfd) }
         // Small enough for the socket buffer; a hook that does not read it gives EPIPE.
@@ -148,14 +143,21 @@ enum Hooks {
         if timedOut { _ = csb_pidfd_send_signal(pidfd, SIGKILL) }
         var code: Int32 = 0, signal: Int32 = 0
         _ = csb_pidfd_reap(pidfd, 0, &code, &signal)
-        if timedOut {
-            throw SandboxError(.setupFailed, "container \"\(id)\": \(name) timed out after \(hook.timeout ?? 0) s\(tail(output))")
+        let outcome: Outcome = timedOut ? .timedOut(seconds: hook.timeout ?? 0) : signal != 0 ? .signaled(signal) : .exited(code)
+        if outcome != .exited(0) {
+            throw SandboxError(.hookFailed, "container \"\(id)\": \(name) \(outcome)\(tail(output))")
         }
-        if signal != 0 {
-            throw SandboxError(.setupFailed, "container \"\(id)\": \(name) was killed by signal \(signal)\(tail(output))")
-        }
-        if code != 0 {
-            throw SandboxError(.setupFailed, "container \"\(id)\": \(name) exited with status \(code)\(tail(output))")
+    }
+
+    /// How a hook ended, worded the same whether the runtime or the C core ran it.
+    enum Outcome: Equatable, CustomStringConvertible {
+        case exited(Int32), signaled(Int32), timedOut(seconds: Int)
+        var description: String {
+            switch self {
+            case .exited(let code): return "exited with status \(code)"
+            case .signaled(let signal): return "was killed by signal \(signal)"
+            case .timedOut(let seconds): return "timed out after \(seconds) s"
+            }
         }
     }
 
@@ -174,16 +176,17 @@ enum Hooks {
     /// Describes a hook failure the C core reported as (step, CSB_HOOK_* | detail, index).
     static func describeChildFailure(kind: Kind, hooks: RuntimeSpec.Hooks?, index: Int, err: Int32, output: Int32) -> String {
         let hooks = kind.hooks(in: hooks)
-        let path = hooks.indices.contains(index) ? hooks[index].path : "?"
-        let name = "hooks.\(kind.rawValue)[\(index)] (\(path))"
+        let hook = hooks.indices.contains(index) ? hooks[index] : nil
+        let name = "hooks.\(kind.rawValue)[\(index)] (\(hook?.path ?? "?"))"
         let detail = err & 0xffff
+        let outcome: Outcome
         switch err & ~0xffff {
-        case Int32(CSB_HOOK_EXITED.rawValue): return "\(name) exited with status \(detail)\(tail(output))"
-        case Int32(CSB_HOOK_SIGNALED.rawValue): return "\(name) was killed by signal \(detail)\(tail(output))"
-        case Int32(CSB_HOOK_TIMED_OUT.rawValue):
-            return "\(name) timed out after \(hooks.indices.contains(index) ? hooks[index].timeout ?? 0 : 0) s\(tail(output))"
+        case Int32(CSB_HOOK_EXITED.rawValue): outcome = .exited(detail)
+        case Int32(CSB_HOOK_SIGNALED.rawValue): outcome = .signaled(detail)
+        case Int32(CSB_HOOK_TIMED_OUT.rawValue): outcome = .timedOut(seconds: hook?.timeout ?? 0)
         default: return "\(name) could not be run: \(Errno(rawValue: err))"
         }
+        return "\(name) \(outcome)\(tail(output))"
     }
 }
 

@@ -129,7 +129,7 @@ public final class Runtime: Sendable {
             spawned = try await Spawner.spawn(
                 containerID: id, builder: builder, stdio: prepared.childFDs, extraFiles: options.stdio.extraFiles,
                 fifo: fifo, setup: setup)
-        } catch let error as SandboxError where Hooks.isHookFailure(error) {
+        } catch let error as SandboxError where error.code == .hookFailed {
             // A failed prestart/createRuntime/createContainer hook stops the container and
             // the lifecycle continues with delete and the poststop hooks.
             cleanup.run()

@@ -240,7 +240,7 @@ enum Spawner {
         case CSB_STEP_CREATE_CONTAINER_HOOK, CSB_STEP_START_CONTAINER_HOOK:
             let kind: Hooks.Kind = message.step == Int32(CSB_STEP_CREATE_CONTAINER_HOOK.rawValue) ? .createContainer : .startContainer
             let text = Hooks.describeChildFailure(kind: kind, hooks: plan.hooks, index: index, err: message.err, output: plan.hookOutput)
-            return SandboxError(.setupFailed, "container \"\(containerID)\": \(text)")
+            return SandboxError(.hookFailed, "container \"\(containerID)\": \(text)")
         case CSB_STEP_MOUNT_TARGET: what = "creating the target of \(item(plan.mountDescriptions + plan.deviceDescriptions))"
         case CSB_STEP_MOUNT: what = item(plan.mountDescriptions + plan.deviceDescriptions)
         case CSB_STEP_MASK: what = item(plan.mountDescriptions)
