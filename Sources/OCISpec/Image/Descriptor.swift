@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 // Spec: image-spec v1.1 descriptor.md#properties
 /// A content descriptor: what a blob is (media type), how to find and verify it

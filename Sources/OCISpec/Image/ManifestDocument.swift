@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// A manifest-like document of unknown kind, as fetched from a registry or read from a
 /// store: either an ``ImageIndex`` (or Docker manifest list) or an ``ImageManifest`` (OCI

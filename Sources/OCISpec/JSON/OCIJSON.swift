@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// JSON coding for every OCISpec document.
 ///
@@ -57,60 +61,27 @@ public enum OCIJSON {
     /// Foundation's JSONDecoder reports a number that does not fit its Swift type
     /// (negative for unsigned, too large, fractional for an integer) as a document-level
     /// error without a coding path. On that (rare, already failing) path, find the field:
-    /// zero the numbers of the document one by one until it decodes; the last one zeroed
-    /// is the culprit.
+    /// zero the numbers of the document one by one, in document order, until it decodes;
+    /// the last one zeroed is the culprit. Works on the bytes (``JSONNumberScanner``), so
+    /// every other number keeps its exact text.
     private static func locateUnrepresentableNumber<T: Decodable>(_ type: T.Type, in data: Data) -> OCISpecError? {
-        guard let root = try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed]) else { return nil }
-        var leaves: [(path: [JSONPathComponent], value: NSNumber)] = []
-        collectNumbers(root, path: [], into: &leaves)
-        var patched = root
-        for leaf in leaves {
-            patched = replacing(patched, at: leaf.path[...], with: NSNumber(value: 0))
-            guard let bytes = try? JSONSerialization.data(withJSONObject: patched, options: [.fragmentsAllowed]) else { return nil }
+        guard let numbers = JSONNumberScanner.numbers(in: Array(data)) else { return nil }
+        var zeroed: [JSONNumberScanner.Number] = []
+        for number in numbers {
+            zeroed.append(number)
+            // Zeroing replaces a token by a shorter one: patch from the end so earlier offsets hold.
+            var patched = Array(data)
+            for done in zeroed.reversed() { patched.replaceSubrange(done.range, with: [UInt8(ascii: "0")]) }
             do {
-                _ = try JSONDecoder().decode(type, from: bytes)
+                _ = try JSONDecoder().decode(type, from: Data(patched))
             } catch let error as DecodingError {
                 if case .dataCorrupted(let context) = error, context.codingPath.isEmpty { continue }
             } catch {}
             // This number was the last one that kept the document from decoding.
-            let path = leaf.path.map { component -> String in
-                switch component {
-                case .key(let key): return "." + key
-                case .index(let index): return "[\(index)]"
-                }
-            }.joined().drop { $0 == "." }
-            return OCISpecError(.invalidDocument, "\(path): \(leaf.value) is out of range for this field")
+            let token = String(decoding: data[data.startIndex + number.range.lowerBound ..< data.startIndex + number.range.upperBound], as: UTF8.self)
+            return OCISpecError(.invalidDocument, "\(number.path): \(token) is out of range for this field")
         }
         return nil
-    }
-
-    private enum JSONPathComponent {
-        case key(String)
-        case index(Int)
-    }
-
-    private static func collectNumbers(_ value: Any, path: [JSONPathComponent], into leaves: inout [(path: [JSONPathComponent], value: NSNumber)]) {
-        if let object = value as? [String: Any] {
-            for key in object.keys.sorted() { collectNumbers(object[key]!, path: path + [.key(key)], into: &leaves) }
-        } else if let array = value as? [Any] {
-            for (index, element) in array.enumerated() { collectNumbers(element, path: path + [.index(index)], into: &leaves) }
-        } else if let number = value as? NSNumber, !(value is Bool) {
-            leaves.append((path, number))
-        }
-    }
-
-    private static func replacing(_ value: Any, at path: ArraySlice<JSONPathComponent>, with replacement: Any) -> Any {
-        guard let first = path.first else { return replacement }
-        switch first {
-        case .key(let key):
-            guard var object = value as? [String: Any], let child = object[key] else { return value }
-            object[key] = replacing(child, at: path.dropFirst(), with: replacement)
-            return object
-        case .index(let index):
-            guard var array = value as? [Any], array.indices.contains(index) else { return value }
-            array[index] = replacing(array[index], at: path.dropFirst(), with: replacement)
-            return array
-        }
     }
 
     /// Renders a coding path the way a user writes it: `process.args[0]`.

@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension Digest {
     /// An incremental hasher that produces a ``Digest``; feed it bytes as they stream by.

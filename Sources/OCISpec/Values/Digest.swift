@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 // Spec: image-spec v1.1 descriptor.md#digests
 /// A content digest: an algorithm and its encoded hash, `sha256:6c3c624b…`.

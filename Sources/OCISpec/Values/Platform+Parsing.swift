@@ -1,4 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 extension Platform {
     /// Parses a platform specifier as containerd's `platforms.Parse` does, returning the
