@@ -15,6 +15,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "OCISpec", targets: ["OCISpec"]),
+        .library(name: "OCIHashing", targets: ["OCIHashing"]),
         .library(name: "ImageStore", targets: ["ImageStore"]),
         .library(name: "Registry", targets: ["Registry"]),
         .library(name: "Sandbox", targets: ["Sandbox"]),
@@ -62,18 +63,21 @@ let package = Package(
             cSettings: [.define("_GNU_SOURCE")]),
 
         // MARK: Layers
+        // OCISpec computes no digests, so that a runtime reading specs links neither
+        // swift-crypto nor (through it) the whole of Foundation: hashing is OCIHashing.
+        .target(name: "OCISpec", swiftSettings: strict),
         .target(
-            name: "OCISpec",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            name: "OCIHashing",
+            dependencies: ["OCISpec", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: strict),
         .target(
             name: "ImageStore",
-            dependencies: ["OCISpec", "CArchive", "_CImageStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OCISpec", "OCIHashing", "CArchive", "_CImageStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strict),
         .target(
             name: "Registry",
             dependencies: [
-                "OCISpec", "ImageStore",
+                "OCISpec", "OCIHashing", "ImageStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -100,7 +104,7 @@ let package = Package(
         .target(
             name: "Caisson",
             dependencies: [
-                "OCISpec", "ImageStore", "Registry", "Sandbox", "CaissonNetwork", "_CImageStore",
+                "OCISpec", "OCIHashing", "ImageStore", "Registry", "Sandbox", "CaissonNetwork", "_CImageStore",
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
@@ -133,11 +137,11 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "OCISpecTests",
-            dependencies: ["OCISpec", "TestSupport"],
+            dependencies: ["OCISpec", "OCIHashing", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "ImageStoreTests",
-            dependencies: ["ImageStore", "OCISpec", "TestSupport"],
+            dependencies: ["ImageStore", "OCISpec", "OCIHashing", "TestSupport"],
             swiftSettings: strict),
         // Launched and SIGKILLed by ImageStoreTests mid-ingest and mid-unpack (not a product).
         .executableTarget(
@@ -147,7 +151,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "RegistryTests",
-            dependencies: ["Registry", "ImageStore", "OCISpec", "TestSupport"],
+            dependencies: ["Registry", "ImageStore", "OCISpec", "OCIHashing", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "SandboxTests",

@@ -1,4 +1,5 @@
 import Foundation
+import OCIHashing
 import OCISpec
 import Synchronization
 

@@ -1,3 +1,4 @@
+import OCIHashing
 import OCISpec
 
 // Spec: image-spec v1.1 config.md#layer-chainid

@@ -1,4 +1,5 @@
 import Foundation
+import OCIHashing
 import OCISpec
 
 #if canImport(Glibc)

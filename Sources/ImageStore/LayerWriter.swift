@@ -1,5 +1,6 @@
 import CArchive
 import Foundation
+import OCIHashing
 import OCISpec
 import _CImageStore
 

@@ -1,6 +1,7 @@
 import AsyncHTTPClient
 import NIOCore
 import NIOFoundationCompat
+import OCIHashing
 import OCISpec
 
 /// A blob's bytes as they arrive from a registry, from some offset to the end.

@@ -3,6 +3,7 @@ import Foundation
 import NIOCore
 import NIOFoundationCompat
 import NIOHTTP1
+import OCIHashing
 import OCISpec
 
 // Spec: distribution-spec v1.1 spec.md#pulling-manifests, #pushing-manifests

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 
+import OCIHashing
 @testable import OCISpec
 
 @Suite("Digest")

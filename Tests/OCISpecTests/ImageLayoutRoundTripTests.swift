@@ -2,6 +2,7 @@ import Foundation
 import Testing
 import TestSupport
 
+import OCIHashing
 @testable import OCISpec
 
 /// Round-trips the documents of a real busybox image laid out by umoci and copied by skopeo.

@@ -1,5 +1,6 @@
 import Foundation
 import ImageStore
+import OCIHashing
 import OCISpec
 import Registry
 import Testing

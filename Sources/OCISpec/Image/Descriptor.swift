@@ -50,47 +50,16 @@ public struct Descriptor: Hashable, Sendable {
         self.platform = platform
     }
 
-    /// A descriptor of some bytes: their sha256 digest and size.
-    /// - Parameters:
-    ///   - mediaType: the content's media type.
-    ///   - content: the bytes.
-    ///   - annotations: metadata.
-    ///   - platform: the platform, for manifests in an index.
-    /// - Returns: the descriptor.
-    public static func of(
-        _ content: some DataProtocol, mediaType: MediaType, annotations: [String: String]? = nil,
-        platform: Platform? = nil
-    ) -> Descriptor {
-        Descriptor(
-            mediaType: mediaType, digest: .sha256(of: content), size: Int64(content.count),
-            annotations: annotations, platform: platform)
-    }
-
     // Spec: image-spec v1.1 manifest.md#guidance-for-an-empty-descriptor
     /// The empty descriptor: `{}` of media type `application/vnd.oci.empty.v1+json`.
     public static let empty = Descriptor(
-        mediaType: .empty, digest: Digest.sha256(of: Array("{}".utf8)), size: 2, data: Data("{}".utf8))
+        mediaType: .empty,
+        // sha256 of the two bytes `{}` (OCISpec computes no digests: see OCIHashing).
+        digest: Digest(uncheckedAlgorithm: .sha256, encoded: "44136fa355b3678a1146ad16f7e8649e94fb4fc21fe77e8310c060f61caaff8a"),
+        size: 2, data: Data("{}".utf8))
 
     /// The `org.opencontainers.image.ref.name` annotation (the tag in an image layout).
     public var referenceName: String? { annotations?[ImageAnnotations.refName] }
-
-    /// Checks that `content` has this descriptor's size and digest.
-    /// - Parameter content: the fetched bytes.
-    /// - Throws: ``OCISpecError`` with code `digestMismatch` naming both digests (or
-    ///   both sizes).
-    public func verify(_ content: some DataProtocol) throws {
-        guard Int64(content.count) == size else {
-            throw OCISpecError(
-                .digestMismatch, "size mismatch for \(digest): expected \(size) bytes, found \(content.count)")
-        }
-        try digest.verify(content)
-    }
-
-    /// Checks embedded ``data``, if any, against the size and digest.
-    /// - Throws: ``OCISpecError`` with code `digestMismatch`.
-    public func verifyEmbeddedData() throws {
-        if let data { try verify(data) }
-    }
 }
 
 extension Descriptor: Codable {

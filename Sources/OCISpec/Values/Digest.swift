@@ -74,7 +74,7 @@ public struct Digest: Hashable, Sendable, Comparable, CustomStringConvertible {
     }
 
     /// Internal unchecked initialiser for values produced by hashing.
-    init(uncheckedAlgorithm algorithm: Algorithm, encoded: String) {
+    package init(uncheckedAlgorithm algorithm: Algorithm, encoded: String) {
         self.algorithm = algorithm
         self.encoded = encoded
     }

@@ -97,8 +97,34 @@ extension Platform {
         return (String(os), String(version), features.map(String.init))
     }
 
+    /// Percent-decodes an OS option (`%XX` escapes of UTF-8 bytes).
+    /// - Returns: nil for a malformed escape or bytes that are not UTF-8.
     private static func decodeOSOption(_ value: String) -> String? {
-        value.contains("%") ? value.removingPercentEncoding : value
+        guard value.contains("%") else { return value }
+        func hexValue(_ b: UInt8) -> UInt8? {
+            switch b {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): return b - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): return b - UInt8(ascii: "a") + 10
+            case UInt8(ascii: "A")...UInt8(ascii: "F"): return b - UInt8(ascii: "A") + 10
+            default: return nil
+            }
+        }
+        let bytes = Array(value.utf8)
+        var decoded: [UInt8] = []
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == UInt8(ascii: "%") {
+                guard index + 2 < bytes.count, let high = hexValue(bytes[index + 1]), let low = hexValue(bytes[index + 2]) else {
+                    return nil
+                }
+                decoded.append(high << 4 | low)
+                index += 3
+            } else {
+                decoded.append(bytes[index])
+                index += 1
+            }
+        }
+        return String(validating: decoded, as: UTF8.self)
     }
 
     private static func isAlnum(_ b: UInt8) -> Bool {

@@ -171,7 +171,7 @@ enum MountCompiler {
         let hasV1 = cgroups.directories.contains { !$0.controllers.isEmpty }
         for directory in cgroups.directories where !(hasV1 && directory.controllers.isEmpty) {
             let name = directory.controllers.isEmpty ? "unified"
-                : directory.controllers.replacingOccurrences(of: "name=", with: "")
+                : directory.controllers.replacing("name=", with: "")
             var bind = csb_mount()
             bind.kind = UInt32(CSB_MOUNT_BIND.rawValue)
             bind.source = try arena.string(directory.path)

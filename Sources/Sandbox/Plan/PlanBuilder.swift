@@ -270,7 +270,7 @@ struct PlanBuilder {
                     sysctlDescriptions.append("sysctl \(key)")
                 }
                 if !sysctls.isEmpty {
-                    plan.sysctl_paths = UnsafePointer(try arena.stringArray(sysctls.map { "/proc/sys/" + $0.key.replacingOccurrences(of: ".", with: "/") }))
+                    plan.sysctl_paths = UnsafePointer(try arena.stringArray(sysctls.map { "/proc/sys/" + $0.key.replacing(".", with: "/") }))
                     plan.sysctl_values = UnsafePointer(try arena.stringArray(sysctls.map { $0.value }))
                     plan.sysctl_count = UInt32(sysctls.count)
                 }
@@ -526,7 +526,7 @@ struct PlanBuilder {
     static func cpuMask(_ list: String, field: String) throws(SandboxError) -> [UInt64] {
         var words = [UInt64](repeating: 0, count: 16)  // 1024 CPUs, like glibc's cpu_set_t
         for part in list.split(separator: ",") {
-            let bounds = part.split(separator: "-", maxSplits: 1).map { Int($0.trimmingCharacters(in: .whitespaces)) }
+            let bounds = part.split(separator: "-", maxSplits: 1).map { Int(String($0).trimmed) }
             guard let low = bounds.first ?? nil, let high = bounds.count == 2 ? bounds[1] : low,
                   low >= 0, high >= low, high < 1024
             else { throw SandboxError(.invalidSpec, "\(field): invalid CPU list \"\(list)\"") }

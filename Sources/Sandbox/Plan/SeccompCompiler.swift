@@ -29,7 +29,7 @@ struct SeccompCompiler {
         // not let libseccomp set no_new_privs behind our back: the spec decides that.
         seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 0)
         for (index, arch) in (seccomp.architectures ?? []).enumerated() {
-            let token = seccomp_arch_resolve_name(arch.rawValue.replacingOccurrences(of: "SCMP_ARCH_", with: "").lowercased())
+            let token = seccomp_arch_resolve_name(arch.rawValue.replacing("SCMP_ARCH_", with: "").lowercased())
             guard token != 0 else {
                 throw SandboxError(.invalidSpec, "linux.seccomp.architectures[\(index)]: unknown architecture \(arch)")
             }

@@ -94,7 +94,7 @@ extension Cgroups {
 
     private func read(_ path: String) throws(SandboxError) -> String {
         do {
-            return String(decoding: try readFile(path), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            return String(decoding: try readFile(path), as: UTF8.self).trimmed
         } catch {
             throw SandboxError(.system, "cgroups: reading \(path)", errno: error)
         }

@@ -33,7 +33,7 @@ extension Cgroups {
         var memswFirst = false
         if let memory = directory(for: "memory"), let swap = resources.memory?.swap, swap != -1,
            let current = try? readFile(memory + "/memory.memsw.limit_in_bytes"),
-           let currentSwap = Int64(String(decoding: current, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) {
+           let currentSwap = Int64(String(decoding: current, as: UTF8.self).trimmed) {
             memswFirst = swap > currentSwap
         }
         try applyLimits(resources, memswFirst: memswFirst)

@@ -117,7 +117,7 @@ extension Cgroups {
     /// A file holding one number ("max" reads as 0: no limit).
     private func number(_ path: String) -> UInt64 {
         guard let bytes = try? readFile(path) else { return 0 }
-        return UInt64(String(decoding: bytes, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
+        return UInt64(String(decoding: bytes, as: UTF8.self).trimmed) ?? 0
     }
 
     /// A file of space-separated numbers.

@@ -169,7 +169,7 @@ struct Cgroups: Codable, Sendable, Equatable {
             guard mine.allSatisfy({ $0 == UInt8(ascii: "\n") }) else { continue }
             do {
                 let value = String(decoding: try readFile(parent + "/" + file), as: UTF8.self)
-                try writeFile(path + "/" + file, value.trimmingCharacters(in: .whitespacesAndNewlines))
+                try writeFile(path + "/" + file, value.trimmed)
             } catch {
                 throw SandboxError(.system, "cgroups: copying \(file) from \(parent) to \(path)", errno: error)
             }

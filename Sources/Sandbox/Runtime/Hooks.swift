@@ -173,7 +173,7 @@ enum Hooks {
         var bytes = [UInt8](repeating: 0, count: count)
         let n = bytes.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, count, off_t(Int(info.st_size) - count)) }
         guard n > 0 else { return "" }
-        let text = String(decoding: bytes[..<n], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let text = String(decoding: bytes[..<n], as: UTF8.self).trimmed
         return text.isEmpty ? "" : ": " + text
     }
 

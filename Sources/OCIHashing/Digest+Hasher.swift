@@ -1,4 +1,6 @@
-import Crypto
+import struct Crypto.SHA256
+import struct Crypto.SHA512
+import OCISpec
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
