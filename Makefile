@@ -31,6 +31,7 @@ test: deps
 # End to end: build the CLI, make a busybox bundle, run a container in it.
 demo: deps
 	$(SWIFT) build --product caisson
+	$(SWIFT) build --product caisson-engine
 	$(SWIFT) build --product hello
 	@bash scripts/demo.sh "$$($(SWIFT) build --show-bin-path)/caisson"
 	@echo "== the Swift API: Examples/Hello (an image built from busybox-static, run by Engine)"

@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "Caisson", targets: ["Caisson"]),
         .library(name: "CaissonNetwork", targets: ["CaissonNetwork"]),
         .executable(name: "caisson", targets: ["caisson"]),
+        .executable(name: "caisson-engine", targets: ["caisson-engine"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
@@ -108,12 +109,28 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: strict),
+        // The `caisson` CLI is two executables: `caisson`, runc's commands on Sandbox alone
+        // (engines start it several times per container, so it links no crypto, NIO,
+        // libarchive, nftables or full Foundation), and `caisson-engine`, installed next to
+        // it, which `caisson` execs for image, container-from-image and network commands.
+        .target(
+            name: "CLICommon",
+            dependencies: ["Sandbox", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            swiftSettings: strict),
         .executableTarget(
             name: "caisson",
             dependencies: [
-                "Caisson",
+                "CLICommon", "Sandbox", "OCISpec", "CSeccomp", "CCap",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "caisson-engine",
+            dependencies: [
+                "CLICommon", "Caisson",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            path: "Sources/caisson-engine",
             swiftSettings: strict),
 
         // MARK: Examples (built and run by CI)

@@ -13,7 +13,7 @@ out=.build/docs
 rm -rf "$out"; mkdir -p "$out"
 status=0
 # module name : catalog
-for entry in OCISpec:Sources/OCISpec/OCISpec.docc ImageStore:Sources/ImageStore/ImageStore.docc \
+for entry in OCISpec:Sources/OCISpec/OCISpec.docc OCIHashing:Sources/OCIHashing/OCIHashing.docc ImageStore:Sources/ImageStore/ImageStore.docc \
              Registry:Sources/Registry/Registry.docc Sandbox:Sources/Sandbox/Sandbox.docc \
              CaissonNetwork:Sources/Network/CaissonNetwork.docc Caisson:Sources/Caisson/Caisson.docc; do
     module=${entry%%:*} catalog=${entry#*:}

@@ -1,34 +1,50 @@
 import ArgumentParser
-import Caisson
+import CLICommon
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Glibc
-import Synchronization
 
+/// `caisson`: runc's command line over Sandbox, and the front door of every other command.
+///
+/// This executable links only Sandbox and OCISpec (no swift-crypto, NIO, libarchive or
+/// nftables, and FoundationEssentials instead of Foundation), because engines run it
+/// three or more times per container and its start-up is part of theirs. The image,
+/// container-from-image and network commands live in `caisson-engine`, installed next to
+/// it; `caisson` hands those command lines over unchanged (see ``EngineHandOff``).
 @main
 struct CaissonCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caisson",
         abstract: "Run OCI containers; runc's command line.",
+        discussion: """
+            Images, containers made from images and networks (run by caisson-engine, \
+            installed next to caisson):
+              run IMAGE [CMD…]   pull/push IMAGE   images   rmi   tag   login   logout
+              ps (without an id)   stop   rm   logs   network ls|create|rm|prune
+            See `caisson COMMAND --help`.
+            """,
         version: "0.1.0",
         subcommands: [
             SpecCommand.self, CreateCommand.self, StartCommand.self, StateCommand.self, KillCommand.self,
             DeleteCommand.self, RunCommand.self, ListCommand.self, ExecCommand.self, PsCommand.self,
             FeaturesCommand.self, PauseCommand.self, ResumeCommand.self, UpdateCommand.self, EventsCommand.self,
-            ImageRunCommand.self, StopCommand.self, RemoveCommand.self, LogsCommand.self, NetworkCommand.self,
-            PullCommand.self, PushCommand.self, ImagesCommand.self, RmiCommand.self, TagCommand.self,
-            LoginCommand.self, LogoutCommand.self,
         ])
 
     @OptionGroup var global: GlobalOptions
 
-    /// The hot lifecycle commands skip ArgumentParser (see ``FastPath``); everything else
-    /// is parsed and run as ArgumentParser's own `main` does.
+    /// The hot lifecycle commands skip ArgumentParser (see ``FastPath``); engine commands go
+    /// to caisson-engine; everything else is parsed and run as ArgumentParser's own `main` does.
     static func main() async {
         // CAISSON_NO_FAST_PATH=1 forces ArgumentParser (the tests compare both paths).
         if getenv("CAISSON_NO_FAST_PATH") == nil, await FastPath.run(Array(CommandLine.arguments.dropFirst())) { return }
+        // `run IMAGE …` and runc's `run ID` share a name (see RunDispatch).
+        let arguments = RunDispatch.rewrite(Array(CommandLine.arguments.dropFirst()))
+        if EngineHandOff.isEngineCommand(arguments) { EngineHandOff.exec(arguments) }
         do {
-            // `run IMAGE …` and runc's `run ID` share a name (see RunDispatch).
-            var command = try parseAsRoot(RunDispatch.rewrite(Array(CommandLine.arguments.dropFirst())))
+            var command = try parseAsRoot(arguments)
             if var asyncCommand = command as? any AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -40,82 +56,53 @@ struct CaissonCommand: AsyncParsableCommand {
     }
 }
 
-/// Options every runtime command takes (runc's global flags).
-struct GlobalOptions: ParsableArguments {
-    @Option(help: "Root directory for storage of container state.")
-    var root: String = "/run/caisson"
+/// Hands a command line that is not runc's to `caisson-engine`, next to this executable.
+enum EngineHandOff {
+    /// Commands of caisson-engine (`run-image` is `run IMAGE` after ``RunDispatch``).
+    static let commands: Set<String> = [
+        "run-image", "stop", "rm", "logs", "network", "pull", "push", "images", "rmi", "tag", "login", "logout",
+    ]
 
-    @Option(help: "Append errors (and with --debug, debug lines) to this file, as runc does.")
-    var log: String?
-
-    @Option(name: .customLong("log-format"), help: "Log format: text or json (containerd reads the last JSON error line).")
-    var logFormat: String = "text"
-
-    @Flag(help: "Enable debug output.")
-    var debug = false
-
-    @Flag(name: .customLong("systemd-cgroup"), help: "Use systemd cgroups (not supported: refused).")
-    var systemdCgroup = false
-
-    var runtime: Runtime { Runtime(stateRoot: root) }
-
-    /// Runs for every command line (ArgumentParser validates option groups): sets up the
-    /// log before any command can fail.
-    func validate() throws {
-        guard logFormat == "text" || logFormat == "json" else {
-            throw ValidationError("--log-format: \"\(logFormat)\" is not text or json")
+    /// The command word and the arguments after it, past runc's global options.
+    static func command(_ arguments: [String]) -> (name: String, rest: ArraySlice<String>)? {
+        var index = 0
+        while index < arguments.count, arguments[index].hasPrefix("-") {
+            index += ["--root", "--log", "--log-format"].contains(arguments[index]) ? 2 : 1
         }
-        CLILog.configure(path: log, json: logFormat == "json", debug: debug)
-        if systemdCgroup {
-            fail("--systemd-cgroup: systemd cgroup management is not supported; use cgroupfs paths (podman: cgroup_manager = \"cgroupfs\", containerd: SystemdCgroup = false)")
+        guard index < arguments.count else { return nil }
+        return (arguments[index], arguments[(index + 1)...])
+    }
+
+    static func isEngineCommand(_ arguments: [String]) -> Bool {
+        guard let (name, rest) = command(arguments) else { return false }
+        if commands.contains(name) { return true }
+        if name == "help", let topic = rest.first { return commands.contains(topic) }
+        // `ps ID` is runc's; `ps` without an id lists the containers made from images.
+        if name == "ps" { return !psHasContainerID(rest) }
+        return false
+    }
+
+    private static func psHasContainerID(_ rest: ArraySlice<String>) -> Bool {
+        var skip = false
+        for argument in rest {
+            if skip { skip = false; continue }
+            if ["-f", "--format", "--store"].contains(argument) { skip = true; continue }
+            if argument == "--help" || argument == "-h" { return true }  // runc's ps help
+            if !argument.hasPrefix("-") { return true }
         }
-    }
-}
-
-/// runc's log file: `--log PATH` gets one line per error, as text
-/// (`time="…" level=error msg="…"`) or JSON (`{"level":"error","msg":"…","time":"…"}`).
-enum CLILog {
-    private struct Settings: Sendable {
-        var path: String?
-        var json = false
-        var debug = false
-    }
-    private static let settings = Mutex(Settings())
-
-    static func configure(path: String?, json: Bool, debug: Bool) {
-        settings.withLock { $0 = Settings(path: path, json: json, debug: debug) }
+        return false
     }
 
-    /// Appends one line at `level` to the log file, if one was given.
-    static func write(level: String, _ message: String) {
-        let current = settings.withLock { $0 }
-        guard let path = current.path, level != "debug" || current.debug else { return }
-        let time = ISO8601DateFormatter().string(from: Date())
-        let line: String
-        if current.json {
-            let fields = ["level": level, "msg": message, "time": time]
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            line = String(decoding: (try? encoder.encode(fields)) ?? Data(), as: UTF8.self)
-        } else {
-            let quoted = message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
-            line = "time=\"\(time)\" level=\(level) msg=\"\(quoted)\""
-        }
-        let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { return }
-        _ = (line + "\n").withCString { Glibc.write(fd, $0, strlen($0)) }
-        close(fd)
+    /// Replaces this process with caisson-engine, same arguments; exits 1 if it cannot.
+    static func exec(_ arguments: [String]) -> Never {
+        var buffer = [CChar](repeating: 0, count: Int(PATH_MAX) + 1)
+        let length = readlink("/proc/self/exe", &buffer, Int(PATH_MAX))
+        guard length > 0 else { fail("cannot find this executable (/proc/self/exe): \(String(cString: strerror(errno)))") }
+        let me = String(decoding: buffer[0..<length].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        let engine = String(me[..<(me.lastIndex(of: "/") ?? me.startIndex)]) + "/caisson-engine"
+        let argv = ["caisson"] + arguments
+        var cArgs = argv.map { strdup($0) } + [nil]
+        execv(engine, &cArgs)
+        fail("\(command(arguments)?.name ?? "caisson"): cannot run \(engine) (\(String(cString: strerror(errno)))): image, container-from-image and network commands need caisson-engine installed next to caisson")
     }
-}
-
-/// Prints `error` as runc does (one line on stderr, and the log file) and exits 1.
-func fail(_ error: any Error) -> Never {
-    fail("\(error)")
-}
-
-/// Prints `message` as runc does (one line on stderr, and the log file) and exits 1.
-func fail(_ message: String) -> Never {
-    CLILog.write(level: "error", message)
-    FileHandle.standardError.write(Data("caisson: \(message)\n".utf8))
-    Foundation.exit(1)
 }

@@ -1,6 +1,13 @@
 import ArgumentParser
-import Caisson
+import CLICommon
+import Glibc
+import OCISpec
+import Sandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 struct PauseCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "pause", abstract: "Suspend all processes of a container.")
@@ -57,8 +64,8 @@ struct UpdateCommand: AsyncParsableCommand {
             }
             var update = RuntimeSpec.Linux.Resources()
             if let resources {
-                let data = resources == "-" ? FileHandle.standardInput.readDataToEndOfFile()
-                    : try Data(contentsOf: URL(fileURLWithPath: resources))
+                let data = resources == "-" ? Data(StandardStreams.readInput())
+                    : Data(try readCommandLineFile(resources))
                 do {
                     update = try OCIJSON.decode(RuntimeSpec.Linux.Resources.self, from: data)
                 } catch {
@@ -77,26 +84,13 @@ struct UpdateCommand: AsyncParsableCommand {
             if cpuSet { update.cpu = cpu }
             var mem = update.memory ?? .init()
             var memSet = update.memory != nil
-            if let memory { mem.limit = try Self.bytes(memory, flag: "--memory"); memSet = true }
-            if let memoryReservation { mem.reservation = try Self.bytes(memoryReservation, flag: "--memory-reservation"); memSet = true }
-            if let memorySwap { mem.swap = try Self.bytes(memorySwap, flag: "--memory-swap"); memSet = true }
+            if let memory { mem.limit = try ByteSize.parse(memory, flag: "--memory"); memSet = true }
+            if let memoryReservation { mem.reservation = try ByteSize.parse(memoryReservation, flag: "--memory-reservation"); memSet = true }
+            if let memorySwap { mem.swap = try ByteSize.parse(memorySwap, flag: "--memory-swap"); memSet = true }
             if memSet { update.memory = mem }
             if let pidsLimit { update.pids = .init(limit: pidsLimit <= 0 ? -1 : pidsLimit) }
             try global.runtime.container(id: id).update(update)
         } catch { fail(error) }
-    }
-
-    /// "512m", "1g", "65536", "-1" → bytes (binary suffixes, as docker's RAMInBytes).
-    static func bytes(_ text: String, flag: String) throws -> Int64 {
-        let lower = text.lowercased().trimmingCharacters(in: .whitespaces)
-        if lower == "-1" { return -1 }
-        let units: [(String, Int64)] = [("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30), ("tb", 1 << 40),
-                                        ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("t", 1 << 40), ("b", 1)]
-        for (suffix, factor) in units where lower.hasSuffix(suffix) {
-            if let value = Double(lower.dropLast(suffix.count)), value >= 0 { return Int64(value * Double(factor)) }
-        }
-        guard let value = Int64(lower), value >= 0 else { throw ValidationError("\(flag): \"\(text)\" is not a size in bytes") }
-        return value
     }
 }
 
@@ -140,7 +134,7 @@ struct EventsCommand: AsyncParsableCommand {
 
     /// One line to stdout, unbuffered: a reader sees each event as it happens.
     static func emit(_ line: String) {
-        FileHandle.standardOutput.write(Data((line + "\n").utf8))
+        StandardStreams.write(line + "\n")
     }
 
     static func line(_ value: some Encodable) throws -> String {

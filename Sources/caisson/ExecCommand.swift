@@ -1,7 +1,14 @@
 import ArgumentParser
-import Caisson
+import CLICommon
+import Glibc
+import OCISpec
+import Sandbox
 import Dispatch
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `caisson exec`: runs a new process in a running container, as `runc exec` does.
 ///
@@ -86,7 +93,7 @@ struct ExecCommand: AsyncParsableCommand {
         }
         forwarding.stop()
         proxy?.finish()
-        Foundation.exit(status.shellCode)
+        Glibc.exit(status.shellCode)
     }
 
     /// The process to run: `--process FILE` as it is, or the container's process with the
@@ -94,8 +101,8 @@ struct ExecCommand: AsyncParsableCommand {
     func processSpec(base: RuntimeSpec.Process?, command: [String]) throws -> RuntimeSpec.Process {
         if let process {
             let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: process)) } catch {
-                throw ValidationError("exec: reading \(process): \(error.localizedDescription)")
+            do { data = Data(try readCommandLineFile(process)) } catch {
+                throw ValidationError("exec: reading \(process): \(error)")
             }
             var spec = try OCIJSON.decode(RuntimeSpec.Process.self, from: data)
             if tty { spec.terminal = true }
@@ -155,30 +162,5 @@ struct ExecCommand: AsyncParsableCommand {
             }
         }
         return result
-    }
-}
-
-/// Passes the signals a foreground `exec` receives on to its process, as runc's signal
-/// proxy does (SIGCHLD, SIGPIPE and the stop signals stay with us).
-final class SignalForwarder {
-    private let sources: [any DispatchSourceSignal]
-    private static let forwarded: [Int32] = [
-        SIGHUP, SIGINT, SIGQUIT, SIGTERM, SIGUSR1, SIGUSR2, SIGALRM, SIGWINCH, SIGCONT,
-    ]
-
-    init(_ deliver: @escaping @Sendable (Signal) -> Void) {
-        let queue = DispatchQueue(label: "caisson.exec.signals")
-        sources = Self.forwarded.compactMap { number in
-            guard let value = Signal(rawValue: number) else { return nil }
-            signal(number, SIG_IGN)  // the dispatch source sees it; the default action does not run
-            let source = DispatchSource.makeSignalSource(signal: number, queue: queue)
-            source.setEventHandler { deliver(value) }
-            source.resume()
-            return source
-        }
-    }
-
-    func stop() {
-        for source in sources { source.cancel() }
     }
 }

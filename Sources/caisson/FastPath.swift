@@ -1,5 +1,12 @@
-import Caisson
+import CLICommon
+import Glibc
+import OCISpec
+import Sandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// The lifecycle commands an engine runs for every container (create, start, state, kill,
 /// delete), parsed by hand: ArgumentParser builds its whole command tree by reflection on

@@ -1,6 +1,13 @@
 import ArgumentParser
-import Caisson
+import CLICommon
+import Glibc
+import OCISpec
+import Sandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 #if canImport(CCap)
 import CCap
 #endif
@@ -90,7 +97,7 @@ struct FeaturesCommand: ParsableCommand {
         ]
         #if canImport(CSeccomp)
         return all.filter { arch in
-            seccomp_arch_resolve_name(arch.rawValue.replacingOccurrences(of: "SCMP_ARCH_", with: "").lowercased()) != 0
+            seccomp_arch_resolve_name(arch.rawValue.replacing("SCMP_ARCH_", with: "").lowercased()) != 0
         }
         #else
         return all

@@ -1,6 +1,13 @@
 import ArgumentParser
-import Caisson
+import CLICommon
+import Glibc
+import OCISpec
+import Sandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 struct CreateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a container.")
@@ -78,7 +85,7 @@ struct StateCommand: ParsableCommand {
         do {
             // runc's shape and bytes: `json.MarshalIndent(state, "", "  ")`, no newline after.
             let state = RuncState(try runtime.container(id: id))
-            FileHandle.standardOutput.write(Data(state.json.indented("  ").utf8))
+            StandardStreams.write(state.json.indented("  "))
         } catch { fail(error) }
     }
 }
@@ -158,7 +165,7 @@ struct RunCommand: AsyncParsableCommand {
                 return try await container.wait()
             }
         } catch { fail(error) }
-        Foundation.exit(status.shellCode)
+        Glibc.exit(status.shellCode)
     }
 }
 
@@ -190,7 +197,7 @@ struct ListCommand: ParsableCommand {
                 for state in states {
                     rows.append([state.id, String(state.pid), state.status, state.bundle, state.created, state.owner])
                 }
-                FileHandle.standardOutput.write(Data(tabwriterTable(rows).utf8))
+                StandardStreams.write(tabwriterTable(rows))
             case "json":
                 // runc encodes a nil slice when there is no container: `null`.
                 print(states.isEmpty ? "null" : GoJSON.array(states.map { $0.json }).compact)

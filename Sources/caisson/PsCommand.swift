@@ -1,6 +1,7 @@
 import ArgumentParser
-import Caisson
-import Foundation
+import CLICommon
+import Glibc
+import Sandbox
 
 /// `caisson ps`: the processes of a container, as `runc ps` shows them.
 ///
@@ -16,18 +17,15 @@ struct PsCommand: ParsableCommand {
 
     @Option(name: [.short, .customLong("format")], help: "Select one of: table or json.")
     var format: String = "table"
-    @OptionGroup var engineOptions: EngineOptions
-    @Flag(name: .short, help: "Without a container id: print only the ids.") var quiet = false
     @Argument(parsing: .captureForPassthrough, help: "The container id, then options for ps(1).")
     var arguments: [String] = []
 
     func run() throws {
+        // The container id and ps(1)'s options are taken verbatim, so help is asked for here.
+        if arguments.first == "--help" || arguments.first == "-h" { throw CleanExit.helpRequest(self) }
         do {
-            guard let id = arguments.first else {
-                // docker's `ps -a`: the containers made from images.
-                try ContainerListing.print(engine: engineOptions.engine(stateRoot: global.root), quiet: quiet)
-                return
-            }
+            // Without an id, `caisson` hands the line to caisson-engine (EngineHandOff).
+            guard let id = arguments.first else { throw ValidationError("ps: missing container id") }
             var psArguments = Array(arguments.dropFirst())
             if psArguments.first == "--" { psArguments.removeFirst() }
             let container = try global.runtime.container(id: id)
@@ -37,7 +35,7 @@ struct PsCommand: ParsableCommand {
                 // runc encodes a nil slice when the cgroup is empty: `null`.
                 print(pids.isEmpty ? "null" : GoJSON.array(pids.map { .int(Int64($0)) }).compact)
             case "table":
-                print(try Self.table(pids: Set(pids), psArguments: psArguments.isEmpty ? ["-ef"] : psArguments), terminator: "")
+                StandardStreams.write(try Self.table(pids: Set(pids), psArguments: psArguments.isEmpty ? ["-ef"] : psArguments))
             default:
                 throw ValidationError("invalid format option")
             }
@@ -46,17 +44,9 @@ struct PsCommand: ParsableCommand {
 
     /// `ps ARGS` filtered to `pids`: the header, then each line whose PID field is listed.
     static func table(pids: Set<Int32>, psArguments: [String]) throws -> String {
-        let ps = Process()
-        ps.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        ps.arguments = ["ps"] + psArguments
-        let output = Pipe()
-        ps.standardOutput = output
-        ps.standardInput = FileHandle.nullDevice
-        try ps.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        ps.waitUntilExit()
-        guard ps.terminationStatus == 0 else {
-            throw ValidationError("ps \(psArguments.joined(separator: " ")): exit status \(ps.terminationStatus)")
+        let (status, data) = try Subprocess.output(["ps"] + psArguments)
+        guard status == 0 else {
+            throw ValidationError("ps \(psArguments.joined(separator: " ")): exit status \(status)")
         }
         let lines = String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
         guard let header = lines.first,

@@ -1,6 +1,13 @@
 import ArgumentParser
-import Caisson
+import CLICommon
+import Glibc
+import OCISpec
+import Sandbox
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 
 /// `caisson spec`: writes a starter config.json, as `runc spec` does.
 struct SpecCommand: ParsableCommand {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLICommon
 import Caisson
 import Foundation
 
@@ -6,53 +7,6 @@ import Foundation
 // `caisson run IMAGE`, `ps` (without an id), `stop`, `rm`, `logs`. They sit on `Engine`
 // (store root: --store / $CAISSON_ROOT / /var/lib/caisson; state root: --root), so the
 // runc commands (`state`, `kill`, `exec`, `pause`…) work on the same containers.
-
-/// Which `run` a command line means: runc's `run [--bundle B] ID` or `run IMAGE [CMD…]`.
-///
-/// runc's form is chosen by `--bundle`/`-b`, or by a single argument with a `config.json`
-/// in the current directory (runc's default bundle); flags only the image form has
-/// (`--rm`, `-e`, `-v`, `-p`, `-it`, …) or more than one argument choose the image form.
-enum RunDispatch {
-    static let imageFlagsWithValue: Set<String> = ["-e", "--env", "-v", "--volume", "-p", "--publish", "-m", "--memory", "--cpus",
-                                                   "--pids-limit", "-u", "--user", "--name", "--network", "-w", "--workdir",
-                                                   "--entrypoint", "--hostname", "--store"]
-    static let imageFlags: Set<String> = ["--rm", "-i", "-t", "-it", "-ti", "--interactive", "--tty", "--read-only"]
-    static let runcFlagsWithValue: Set<String> = ["--pid-file", "--console-socket", "--preserve-fds"]
-
-    /// Rewrites `… run …` to `… run-image …` when the arguments after `run` are the image form.
-    static func rewrite(_ arguments: [String]) -> [String] {
-        // Skip the global options to find the subcommand.
-        var index = 0
-        while index < arguments.count, arguments[index].hasPrefix("-") {
-            let option = arguments[index]
-            index += ["--root", "--log", "--log-format"].contains(option) ? 2 : 1
-        }
-        guard index < arguments.count, arguments[index] == "run" else { return arguments }
-        let rest = arguments[(index + 1)...]
-        var positional: [String] = []
-        var skip = false
-        for argument in rest {
-            if skip { skip = false; continue }
-            if argument == "-b" || argument == "--bundle" || argument.hasPrefix("--bundle=") { return arguments }
-            if imageFlags.contains(argument) || imageFlagsWithValue.contains(argument)
-                || imageFlagsWithValue.contains(where: { argument.hasPrefix($0 + "=") }) {
-                return image(arguments, at: index)
-            }
-            if runcFlagsWithValue.contains(argument) { skip = true; continue }
-            if argument.hasPrefix("-") { continue }
-            positional.append(argument)
-        }
-        if positional.count > 1 { return image(arguments, at: index) }
-        if positional.count == 1, !FileManager.default.fileExists(atPath: "config.json") { return image(arguments, at: index) }
-        return arguments
-    }
-
-    private static func image(_ arguments: [String], at index: Int) -> [String] {
-        var rewritten = arguments
-        rewritten[index] = "run-image"
-        return rewritten
-    }
-}
 
 /// Options that open an engine over the image store and the runtime's state root.
 struct EngineOptions: ParsableArguments {
@@ -71,7 +25,7 @@ struct ImageRunCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "run-image", abstract: "Run a command in a new container made from an image (caisson run IMAGE …).",
         shouldDisplay: false)
-    @ParentCommand var parent: CaissonCommand
+    @ParentCommand var parent: EngineCommand
     var global: GlobalOptions { parent.global }
     @OptionGroup var engineOptions: EngineOptions
     @Flag(help: "Remove the container when it exits.") var rm = false
@@ -116,7 +70,7 @@ struct ImageRunCommand: AsyncParsableCommand {
             configuration.network = try NetworkMode(parsing: network)
             configuration.ports = try publish.map { try PortMapping(parsing: $0) }
             configuration.limits = ResourceLimits(
-                memoryBytes: try memory.map { try UpdateCommand.bytes($0, flag: "--memory") }, pids: pidsLimit, cpus: cpus)
+                memoryBytes: try memory.map { try ByteSize.parse($0, flag: "--memory") }, pids: pidsLimit, cpus: cpus)
             configuration.terminal = tty
             if detach {
                 let path = engineOptions.logPath(id)
@@ -161,7 +115,7 @@ struct ImageRunCommand: AsyncParsableCommand {
 /// `caisson stop [-t SECONDS] ID…`: the image's stop signal, then SIGKILL after the timeout.
 struct StopCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "stop", abstract: "Stop containers made from images.")
-    @ParentCommand var parent: CaissonCommand
+    @ParentCommand var parent: EngineCommand
     var global: GlobalOptions { parent.global }
     @OptionGroup var engineOptions: EngineOptions
     @Option(name: [.short, .customLong("time")], help: "Seconds to wait before SIGKILL (default: the container's).")
@@ -185,7 +139,7 @@ struct StopCommand: AsyncParsableCommand {
 /// `caisson rm [-f] ID…`: deletes containers with their root filesystem, network and log.
 struct RemoveCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "rm", abstract: "Remove containers made from images.")
-    @ParentCommand var parent: CaissonCommand
+    @ParentCommand var parent: EngineCommand
     var global: GlobalOptions { parent.global }
     @OptionGroup var engineOptions: EngineOptions
     @Flag(name: [.short, .customLong("force")], help: "Kill running containers first.") var force = false

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CLICommon
 import Caisson
 import Foundation
 
@@ -8,7 +9,7 @@ struct NetworkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "network", abstract: "Manage bridge networks.",
         subcommands: [NetworkListCommand.self, NetworkCreateCommand.self, NetworkRemoveCommand.self, NetworkPruneCommand.self])
-    @ParentCommand var parent: CaissonCommand
+    @ParentCommand var parent: EngineCommand
     @OptionGroup var engineOptions: EngineOptions
 
     /// The engine over the image store and the global `--root`.

@@ -1,17 +1,17 @@
-import Caisson
-import Foundation
+import Dispatch
 import Glibc
+import Sandbox
 
 /// runc's foreground `--tty`: the container process gets a pty, and the CLI relays it to
 /// its own stdin and stdout — raw mode on a real terminal, window size copied at the
 /// start — until the process's side of the pty closes.
-final class TerminalProxy: @unchecked Sendable {
+package final class TerminalProxy: @unchecked Sendable {
     private let master: Int32
     private var saved: termios?
     private let output = DispatchSemaphore(value: 0)
 
     /// Starts relaying between this process's stdio and `terminal`.
-    init(_ terminal: Terminal) {
+    package init(_ terminal: Terminal) {
         master = terminal.fileDescriptor
         if isatty(0) != 0 {
             var size = winsize()
@@ -27,7 +27,8 @@ final class TerminalProxy: @unchecked Sendable {
         }
         let master = self.master
         let done = output
-        Thread.detachNewThread {
+        // Two blocking relays, each on a thread of its own for as long as it reads.
+        DispatchQueue.global().async {
             // Process → our stdout, until the pty's other side is gone (EIO).
             var buffer = [UInt8](repeating: 0, count: 16384)
             while true {
@@ -43,7 +44,7 @@ final class TerminalProxy: @unchecked Sendable {
             }
             done.signal()
         }
-        Thread.detachNewThread {
+        DispatchQueue.global().async {
             // Our stdin → the process; ends with our stdin (the process may outlive it).
             var buffer = [UInt8](repeating: 0, count: 4096)
             while true {
@@ -56,7 +57,7 @@ final class TerminalProxy: @unchecked Sendable {
     }
 
     /// Waits (briefly) for the last output of an exited process, then restores the terminal.
-    func finish() {
+    package func finish() {
         _ = output.wait(timeout: .now() + .seconds(2))
         if var saved { tcsetattr(0, TCSANOW, &saved) }
     }

@@ -6,7 +6,7 @@
 ///
 /// OCIJSON stays the format for documents Caisson owns (sorted keys, stable digests);
 /// this is only for output whose exact shape runc defines.
-indirect enum GoJSON: Equatable {
+package indirect enum GoJSON: Equatable {
     case null
     case bool(Bool)
     case int(Int64)
@@ -15,17 +15,17 @@ indirect enum GoJSON: Equatable {
     /// Keys in output order.
     case object([(String, GoJSON)])
 
-    static func == (lhs: GoJSON, rhs: GoJSON) -> Bool { lhs.compact == rhs.compact }
+    package static func == (lhs: GoJSON, rhs: GoJSON) -> Bool { lhs.compact == rhs.compact }
 
     /// `json.Marshal` / `json.Encoder.Encode` without indentation (no trailing newline).
-    var compact: String {
+    package var compact: String {
         var out = ""
         write(into: &out, indent: nil, level: 0)
         return out
     }
 
     /// `json.MarshalIndent(value, "", indent)` (no trailing newline).
-    func indented(_ indent: String) -> String {
+    package func indented(_ indent: String) -> String {
         var out = ""
         write(into: &out, indent: indent, level: 0)
         return out
