@@ -166,6 +166,12 @@ let package = Package(
             dependencies: ["ImageStore", "OCISpec"],
             path: "Tests/StoreCrashHelper",
             swiftSettings: strict),
+        // Run by SandboxTests as an unprivileged user (setpriv): runtime and image store without root (not a product).
+        .executableTarget(
+            name: "rootless-helper",
+            dependencies: ["Sandbox", "ImageStore", "OCISpec"],
+            path: "Tests/RootlessHelper",
+            swiftSettings: strict),
         .testTarget(
             name: "RegistryTests",
             dependencies: ["Registry", "ImageStore", "OCISpec", "OCIHashing", "TestSupport"],
@@ -176,7 +182,10 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "NetworkTests",
-            dependencies: ["CaissonNetwork", "_CNetwork", "Sandbox", "OCISpec", "TestSupport"],
+            dependencies: [
+                "CaissonNetwork", "_CNetwork", "Sandbox", "OCISpec", "TestSupport",
+                .product(name: "Logging", package: "swift-log"),
+            ],
             swiftSettings: strict),
         .testTarget(
             name: "CaissonTests", dependencies: ["Caisson", "TestSupport"], swiftSettings: strict),

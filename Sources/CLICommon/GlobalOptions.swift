@@ -12,8 +12,8 @@ import Synchronization
 package struct GlobalOptions: ParsableArguments {
     package init() {}
 
-    @Option(help: "Root directory for storage of container state.")
-    package var root: String = "/run/caisson"
+    @Option(help: "Root directory for storage of container state (not root: $XDG_RUNTIME_DIR/caisson).")
+    package var root: String = Runtime.defaultStateRoot
 
     @Option(help: "Append errors (and with --debug, debug lines) to this file, as runc does.")
     package var log: String?

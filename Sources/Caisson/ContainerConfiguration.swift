@@ -31,9 +31,12 @@ public struct ContainerConfiguration: Sendable {
     /// The network the container sees; `NetworkMode.none` (loopback only) by default.
     /// `.bridge(name)` attaches it to a bridge network of ``Engine/networking`` (the
     /// network "caisson" is created on first use), `.container(id)` joins another
-    /// container's namespace, `.namespacePath(path)` joins a namespace file.
+    /// container's namespace, `.namespacePath(path)` joins a namespace file, `.cni(name)`
+    /// runs a CNI configuration list (by name from ``Networking/cniConfigDirectory``, or
+    /// a `.conflist` path) and runs its DEL when the container is removed.
     public var network: NetworkMode
-    /// Host ports published to the container (`-p 8080:80`); bridge networks only.
+    /// Host ports published to the container (`-p 8080:80`); bridge networks, and CNI
+    /// networks with a `portMappings` plugin (portmap).
     public var ports: [PortMapping] = []
     /// Whether the root filesystem is mounted read-only (`--read-only`).
     public var readOnlyRootfs: Bool

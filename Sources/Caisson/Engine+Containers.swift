@@ -24,14 +24,21 @@ extension Engine {
         let rootfs = try await store.prepare(key: id, image: stored, mode: .overlay)
         do {
             var spec = try makeSpec(image: stored, imageName: stored.name ?? image, rootfs: rootfs, id: id, configuration: configuration)
-            if case .bridge(let name) = configuration.network {
+            switch configuration.network {
+            case .bridge(let name):
                 try await ensureNetwork(name)
+                fallthrough
+            case .cni, .slirp4netns:
+                // Released by remove (detach runs the CNI plugins' DEL).
                 let attachment = try await networking.attach(
                     containerID: id, mode: configuration.network,
                     options: AttachOptions(hostname: spec.hostname, ports: configuration.ports))
                 attachment.apply(to: &spec)
-            } else if !configuration.ports.isEmpty {
-                throw EngineError(.invalidConfiguration, "ports \(configuration.ports.map(\.description)): publishing needs a bridge network")
+            case .none, .host, .container, .namespacePath:
+                guard configuration.ports.isEmpty else {
+                    throw EngineError(.invalidConfiguration,
+                                      "ports \(configuration.ports.map(\.description)): publishing needs a bridge, CNI or slirp4netns network")
+                }
             }
             if let cwd = spec.process?.cwd, cwd != "/" {
                 try RootfsAccess.makeDirectories(root: rootfs.path, path: cwd)
@@ -40,6 +47,15 @@ extension Engine {
             // A new network namespace gets lo up from the Sandbox (as runc does).
             let sandbox = try await runtime.create(id: id, spec: spec, bundle: bundle, options: .init(stdio: configuration.stdio))
             logger.debug("created container", metadata: ["image": "\(stored.name ?? image)", "pid": "\(sandbox.pid)"])
+            if case .slirp4netns = configuration.network {
+                // slirp4netns joins the namespaces of the created container, before it starts.
+                do {
+                    try await networking.connect(containerID: id, pid: sandbox.pid)
+                } catch {
+                    try? await sandbox.delete(force: true)
+                    throw error
+                }
+            }
             return ManagedContainer(engine: self, sandbox: sandbox, rootfsKey: id, logger: logger)
         } catch {
             _ = try? await networking.detach(containerID: id)
@@ -256,8 +272,8 @@ extension Engine {
                 throw EngineError(.invalidConfiguration, "network container:\(other): the container is not running")
             }
             namespaces.append(.init(type: .network, path: "/proc/\(peer.pid)/ns/net"))
-        case .bridge:
-            break  // the attachment adds the namespace path (see create)
+        case .bridge, .cni, .slirp4netns:
+            break  // the attachment adds the namespace entry (see create)
         }
         linux.namespaces = namespaces
 

@@ -21,7 +21,7 @@ public final class Engine: Sendable {
     public let store: ImageStore
     /// The Sandbox runtime that runs the containers.
     public let runtime: Runtime
-    /// The settings of the registry clients used by ``pull(_:platform:progress:)`` and ``push(_:to:)``.
+    /// The settings of the registry clients used by ``pull(_:platform:unpack:progress:)`` and ``push(_:to:)``.
     public let registryConfiguration: RegistryConfiguration
     /// Where registry credentials come from.
     public let credentials: CredentialStore
@@ -36,7 +36,8 @@ public final class Engine: Sendable {
     ///   - registry: registry client settings (plain HTTP hosts, bounds, retries).
     ///   - credentials: where registry credentials come from; anonymous by default.
     ///   - networking: bridge networking; by default state under `storeRoot/network`, run
-    ///     files under `<stateRoot>.network`, nftables table `caisson`.
+    ///     files under `<stateRoot>.network`, an nftables table of the store's own
+    ///     (`caisson` for the default roots; see `Networking.defaultFirewallTable(stateRoot:)`).
     ///   - logger: where the engine and the layers below log; a no-op logger by default.
     ///     Container operations add the container id as `container` metadata.
     /// - Throws: `ImageStoreError` if the store root is not a usable image layout.
@@ -66,19 +67,24 @@ public final class Engine: Sendable {
     // MARK: Images
 
     /// Pulls an image from its registry into the store, named by its fully qualified
-    /// reference (`docker.io/library/busybox:latest`). Cancelling the calling task
-    /// cancels the downloads; partial blobs stay in the store's ingest area and a later
-    /// pull resumes them.
+    /// reference (`docker.io/library/busybox:latest`), and unpacks its layers into the
+    /// store's snapshots while they download, so that creating a container from it has
+    /// nothing left to unpack. Cancelling the calling task cancels the downloads and the
+    /// unpack; partial blobs stay in the store's ingest area and a later pull resumes them.
     /// - Parameters:
     ///   - reference: the image reference (`busybox`, `127.0.0.1:5000/app:1.0`, `…@sha256:…`).
     ///   - platform: the platform to pick from a multi-platform image; the host's by default.
+    ///   - unpack: unpack the layers while downloading (the default); with `false` they
+    ///     are unpacked when a container is first created from the image.
     ///   - progress: called with progress reports, from any task.
     /// - Returns: the stored image and what the pull did.
     /// - Throws: ``EngineError`` `invalidConfiguration` for a malformed reference;
-    ///   `RegistryError` naming the reference or digest at fault.
+    ///   `RegistryError` naming the reference or digest at fault; `ImageStoreError` naming
+    ///   a verified layer that cannot be unpacked.
     @discardableResult
     public func pull(
-        _ reference: String, platform: Platform = .current, progress: (@Sendable (PullProgress) -> Void)? = nil
+        _ reference: String, platform: Platform = .current, unpack: Bool = true,
+        progress: (@Sendable (PullProgress) -> Void)? = nil
     ) async throws -> PulledImage {
         let parsed: Reference
         do {
@@ -88,7 +94,8 @@ public final class Engine: Sendable {
         }
         logger.info("pulling image", metadata: ["reference": "\(parsed.withDefaultTag())"])
         let pulled = try await RegistryClient.withClient(configuration: registryConfiguration, credentials: credentials, logger: logger) { client in
-            try await client.pull(parsed, into: self.store, platform: platform, progress: progress)
+            try await client.pull(
+                parsed, into: self.store, platform: platform, unpack: unpack ? UnpackOptions() : nil, progress: progress)
         }
         logger.info("pulled image", metadata: [
             "reference": "\(pulled.reference)", "downloaded": "\(pulled.downloadedBytes)", "reused": "\(pulled.reusedBlobs)",

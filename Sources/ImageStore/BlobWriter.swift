@@ -16,6 +16,10 @@ import Glibc
 ///
 /// While open, the writer holds an exclusive lock on the digest (another process or task
 /// ingesting the same digest waits) and the store's shared lock (garbage collection waits).
+///
+/// A layer can be unpacked from the ingest while it is written (see
+/// ``ImageStore/unpack(_:config:options:ingests:)``): the writer tells its followers how
+/// far it got and how it ended, and what they unpacked is committed only if it committed.
 public final class BlobWriter: Sendable {
     /// The expected digest of the whole blob.
     public let digest: Digest
@@ -31,6 +35,7 @@ public final class BlobWriter: Sendable {
         var hasher: Digest.Hasher
         var offset: Int64
         var finished: Bool
+        var committed: Bool
     }
 
     private let state: Mutex<State>
@@ -38,6 +43,8 @@ public final class BlobWriter: Sendable {
     private let blobPath: String
     private let ingestLock: StoreLock?
     private let storeLock: StoreLock?
+    /// What followers of this ingest see: bytes written, and how it ended.
+    private let signal: IngestSignal
 
     init(
         digest: Digest, size: Int64, partialPath: String, blobPath: String, fd: Int32, hasher: Digest.Hasher,
@@ -50,7 +57,8 @@ public final class BlobWriter: Sendable {
         self.blobPath = blobPath
         self.ingestLock = ingestLock
         self.storeLock = storeLock
-        self.state = Mutex(State(fd: fd, hasher: hasher, offset: offset, finished: alreadyExists))
+        self.state = Mutex(State(fd: fd, hasher: hasher, offset: offset, finished: alreadyExists, committed: alreadyExists))
+        self.signal = IngestSignal(offset: offset, outcome: alreadyExists ? .committed : .open)
     }
 
     /// How many bytes the blob has so far: where the next ``write(_:)`` continues.
@@ -68,10 +76,11 @@ public final class BlobWriter: Sendable {
             }
             let newOffset = state.offset + Int64(bytes.count)
             if newOffset > size {
-                discard(&state)
-                throw ImageStoreError(
+                let error = ImageStoreError(
                     .sizeMismatch,
                     "ingest of \(digest): received at least \(newOffset) bytes, expected \(size); nothing committed")
+                discard(&state, reason: error)
+                throw error
             }
             for region in bytes.regions {
                 try region.withUnsafeBytes { buffer in
@@ -80,6 +89,7 @@ public final class BlobWriter: Sendable {
                 }
             }
             state.offset = newOffset
+            signal.publish(offset: newOffset)
         }
     }
 
@@ -98,27 +108,38 @@ public final class BlobWriter: Sendable {
                 throw ImageStoreError(.notFound, "ingest of \(digest) is already committed or closed")
             }
             guard state.offset == size else {
-                let found = state.offset
-                discard(&state)
-                throw ImageStoreError(
-                    .sizeMismatch, "ingest of \(digest): received \(found) bytes, expected \(size); nothing committed")
+                let error = ImageStoreError(
+                    .sizeMismatch, "ingest of \(digest): received \(state.offset) bytes, expected \(size); nothing committed")
+                discard(&state, reason: error)
+                throw error
             }
             let actual = state.hasher.finalize()
             guard actual == digest else {
-                discard(&state)
-                throw ImageStoreError(
+                let error = ImageStoreError(
                     .digestMismatch, "ingest: expected \(digest), content hashes to \(actual); nothing committed")
+                discard(&state, reason: error)
+                throw error
             }
             try Sys.fsync(state.fd, partialPath)
             Sys.close(state.fd)
             state.finished = true
-            let directory = (blobPath as NSString).deletingLastPathComponent
-            try Sys.mkdirs(directory)
-            _ = chmod(partialPath, 0o644)
-            try Sys.rename(partialPath, blobPath)
-            try Sys.fsyncDirectory(directory)
+            do {
+                let directory = (blobPath as NSString).deletingLastPathComponent
+                try Sys.mkdirs(directory)
+                _ = chmod(partialPath, 0o644)
+                try Sys.rename(partialPath, blobPath)
+                try Sys.fsyncDirectory(directory)
+            } catch {
+                // Not known to be durable: followers must not commit what they unpacked.
+                ingestLock?.release()
+                storeLock?.release()
+                signal.finish(.closed, offset: state.offset)
+                throw error
+            }
+            state.committed = true
             ingestLock?.unlinkAndRelease()
             storeLock?.release()
+            signal.finish(.committed, offset: size)
         }
         return descriptor
     }
@@ -132,20 +153,46 @@ public final class BlobWriter: Sendable {
             state.finished = true
             ingestLock?.release()
             storeLock?.release()
+            signal.finish(.closed, offset: state.offset)
         }
     }
 
     /// Stops writing and deletes the partial file. Releases the locks.
     public func abort() {
-        state.withLock { discard(&$0) }
+        state.withLock { discard(&$0, reason: nil) }
     }
 
-    private func discard(_ state: inout State) {
+    private func discard(_ state: inout State, reason: ImageStoreError?) {
         guard !state.finished else { return }
         Sys.close(state.fd)
         _ = unlink(partialPath)
         state.finished = true
         ingestLock?.unlinkAndRelease()
         storeLock?.release()
+        signal.finish(.discarded(reason), offset: state.offset)
+    }
+
+    /// Opens a reader of the blob as it is written, from its first byte.
+    /// - Parameter cancellation: stops the reader's waits when cancelled.
+    /// - Returns: the follower; it reads the committed blob if the writer already committed.
+    /// - Throws: ``ImageStoreError`` `incomplete` if the writer was closed or discarded;
+    ///   `io` if the file cannot be opened.
+    func follow(cancellation: UnpackCancellation?) throws -> IngestFollower {
+        try state.withLock { state in
+            let path: String
+            if state.committed {
+                path = blobPath
+            } else if state.finished {
+                let (offset, outcome) = signal.current
+                throw IngestFollower.failure(outcome, digest: digest, size: size, offset: offset)
+                    ?? ImageStoreError(.incomplete, "ingest of \(digest) ended before it was committed; nothing to unpack from")
+            } else {
+                // The partial exists while the writer is open: only commit (rename) and
+                // discard (unlink) remove it, both under this lock.
+                path = partialPath
+            }
+            let fd = try Sys.open(path, O_RDONLY)
+            return IngestFollower(digest: digest, size: size, fd: fd, signal: signal, cancellation: cancellation)
+        }
     }
 }

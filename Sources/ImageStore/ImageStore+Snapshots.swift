@@ -68,25 +68,34 @@ extension ImageStore {
     /// did it first; the snapshot appears by rename only when complete.
     private func unpackLayer(_ image: StoredImage, index: Int, options: UnpackOptions) throws {
         let chain = image.chainIDs
-        let chainID = chain[index]
+        let layer = image.manifest.layers[index]
+        let diffID = image.config.rootfs.diffIDs[index]
+        try commitSnapshot(chainID: chain[index], parent: index > 0 ? chain[index - 1] : nil, layer: layer) { directory in
+            guard contains(layer.digest) else {
+                throw ImageStoreError(.notFound, "layer \(layer.digest) of \(image.manifestDescriptor.digest) not in \(root)")
+            }
+            return try LayerUnpacker.unpack(
+                blobAt: blobPath(layer.digest), descriptor: layer, diffID: diffID, into: directory, options: options)
+        }
+    }
+
+    /// Makes the snapshot `chainID` with `extract` (which fills the directory it is given
+    /// and verifies the layer), unless another task or process made it first: under the
+    /// snapshot's lock, into a temporary directory that is renamed into place only when
+    /// `extract` returned, and removed if it threw.
+    func commitSnapshot(chainID: Digest, parent: Digest?, layer: Descriptor, extract: (String) throws -> UnpackResult) throws {
         let name = Self.encoded(chainID)
         let final = "\(snapshotsDirectory)/\(name)"
         try StoreLock.with("\(root)/locks/snapshot-\(name).lock", mode: .exclusive) {
             if Sys.lstat(final + "/fs") != nil { return }
-            let layer = image.manifest.layers[index]
-            guard contains(layer.digest) else {
-                throw ImageStoreError(.notFound, "layer \(layer.digest) of \(image.manifestDescriptor.digest) not in \(root)")
-            }
             let temporary = "\(snapshotsDirectory)/.tmp-\(name)-\(UInt32.random(in: 0...UInt32.max))"
             try Sys.mkdir(temporary, 0o700)
             do {
                 try Sys.mkdir(temporary + "/fs", 0o755)
-                let result = try LayerUnpacker.unpack(
-                    blobAt: blobPath(layer.digest), descriptor: layer, diffID: image.config.rootfs.diffIDs[index],
-                    into: temporary + "/fs", options: options)
+                let result = try extract(temporary + "/fs")
                 let record = SnapshotRecord(
-                    chainID: chainID, parent: index > 0 ? chain[index - 1] : nil, layer: layer.digest,
-                    diffID: result.diffID, entries: result.entries, uncompressedSize: result.uncompressedSize)
+                    chainID: chainID, parent: parent, layer: layer.digest, diffID: result.diffID, entries: result.entries,
+                    uncompressedSize: result.uncompressedSize)
                 try Sys.writeFileAtomically(temporary + "/info.json", try OCIJSON.encode(record))
                 _ = chmod(temporary, 0o755)
                 try Sys.rename(temporary, final)
@@ -156,6 +165,7 @@ extension ImageStore {
             // prepare on a journaling disk free of journal commits.
             try Sys.writeFileAtomically(directory + "/info.json", try OCIJSON.encode(record), durable: false)
             var upper: String?
+            var deferred: (lowers: [String], work: String)?
             switch mode {
             case .copy where options.allowDeviceNodes && geteuid() == 0:
                 // Snapshots (unpacked once, shared) replayed onto the rootfs: files are
@@ -175,6 +185,17 @@ extension ImageStore {
                         blobAt: blobPath(layer.digest), descriptor: layer, diffID: image.config.rootfs.diffIDs[index],
                         into: rootfs, options: flat)
                 }
+            case .userNamespaceOverlay:
+                // Everything but the mount, which only the container's user namespace may do.
+                var lowers = try unpackBlocking(image, options: options)
+                upper = directory + "/upper"
+                try Sys.mkdir(directory + "/upper", 0o755)
+                try Sys.mkdir(directory + "/work", 0o700)
+                if lowers.isEmpty {
+                    try Sys.mkdir(directory + "/empty", 0o755)
+                    lowers = [directory + "/empty"]
+                }
+                deferred = (lowers.reversed(), directory + "/work")
             case .overlay, .view:
                 let lowers = try unpackBlocking(image, options: options)
                 if mode == .overlay {
@@ -196,7 +217,8 @@ extension ImageStore {
                     try mountOverlay(at: rootfs, lowers: lowers.reversed(), upper: nil, work: nil)
                 }
             }
-            return PreparedRootfs(key: key, path: rootfs, mode: mode, chainID: image.chainIDs.last, upperDirectory: upper)
+            return PreparedRootfs(key: key, path: rootfs, mode: mode, chainID: image.chainIDs.last, upperDirectory: upper,
+                                  lowerDirectories: deferred?.lowers ?? [], workDirectory: deferred?.work)
         } catch {
             try? removeBlocking(key: key)
             throw error
@@ -271,6 +293,9 @@ extension ImageStore {
         guard remaining.isEmpty else {
             throw ImageStoreError(.io, "container \(key): still mounted after unmount: \(remaining.joined(separator: ", "))")
         }
+        // overlayfs leaves work/work with mode 000; root removes it regardless, its owner
+        // (an overlay mounted in a user namespace) must make it searchable first.
+        _ = chmod(directory + "/work/work", 0o700)
         try Sys.removeTree(directory)
     }
 

@@ -5,6 +5,7 @@ public struct ImageStoreError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
             case io, notFound, corrupt, digestMismatch, sizeMismatch, unsafeLayer, locked, invalidLayout, invalidArchive
+            case incomplete
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -28,6 +29,10 @@ public struct ImageStoreError: Error, Sendable, CustomStringConvertible {
         /// An image archive or layout to import is malformed: a missing blob or file, an
         /// entry escaping the archive root, a document that does not decode.
         public static let invalidArchive = Code(.invalidArchive)
+        /// A layer was being unpacked from an ingest that ended without committing its
+        /// blob (the download failed verification or stopped), or the unpack was
+        /// cancelled: the partial snapshot was removed and nothing was committed.
+        public static let incomplete = Code(.incomplete)
 
         public var description: String { "\(value)" }
     }

@@ -237,8 +237,11 @@ final class LayerExtractor {
             let fd = try Sys.openAt(dirfd, ".", O_RDONLY | O_DIRECTORY, describe: "\(target)/\(directory)")
             defer { Sys.close(fd) }
             if snapshot {
-                if cis_fsetxattr(fd, "trusted.overlay.opaque", "y", 1, 0) != 0 {
-                    throw Sys.error("set trusted.overlay.opaque on \(target)/\(directory) for layer \(layer)")
+                // trusted.* needs CAP_SYS_ADMIN: an unprivileged user's snapshots carry the
+                // user.* form that overlayfs reads with `userxattr` in a user namespace.
+                let opaque = geteuid() == 0 ? "trusted.overlay.opaque" : "user.overlay.opaque"
+                if cis_fsetxattr(fd, opaque, "y", 1, 0) != 0 {
+                    throw Sys.error("set \(opaque) on \(target)/\(directory) for layer \(layer)")
                 }
             } else {
                 let prefix = directory.isEmpty ? "" : directory + "/"
@@ -274,7 +277,7 @@ final class LayerExtractor {
             try Sys.retry("chown \(describe)") { fchown(fd, uid_t(truncatingIfNeeded: entry.uid), gid_t(truncatingIfNeeded: entry.gid)) }
         }
         try Sys.retry("chmod \(describe)") { fchmod(fd, mode_t(entry.mode & 0o7777)) }
-        for (name, value) in entry.xattrs where !name.hasPrefix("trusted.overlay.") {
+        for (name, value) in entry.xattrs where !name.hasPrefix("trusted.overlay.") && !name.hasPrefix("user.overlay.") {
             let rc = value.withUnsafeBytes { cis_fsetxattr(fd, name, $0.baseAddress, $0.count, 0) }
             if rc != 0 { try xattrFailed(name, describe) }
         }
@@ -296,7 +299,7 @@ final class LayerExtractor {
             try Sys.retry("chmod \(describe)") { fchmodat(dirfd, name, mode_t(entry.mode & 0o7777), 0) }
         }
         let procPath = "/proc/self/fd/\(dirfd)/\(name)"
-        for (xattr, value) in entry.xattrs where !xattr.hasPrefix("trusted.overlay.") {
+        for (xattr, value) in entry.xattrs where !xattr.hasPrefix("trusted.overlay.") && !xattr.hasPrefix("user.overlay.") {
             let rc = value.withUnsafeBytes { cis_lsetxattr(procPath, xattr, $0.baseAddress, $0.count, 0) }
             if rc != 0 { try xattrFailed(xattr, describe) }
         }

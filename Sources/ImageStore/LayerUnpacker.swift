@@ -16,6 +16,11 @@ import Glibc
 ///
 /// Both digests are checked once the stream ends; on any error the caller discards the
 /// target directory (the store always unpacks into a fresh temporary directory).
+///
+/// The blob can also be read from its ingest while a download still writes it
+/// (``unpack(following:descriptor:diffID:into:options:cancellation:)``): then the
+/// ingest's writer hashes the compressed bytes, and the unpack succeeds only once the
+/// writer committed the blob.
 public enum LayerUnpacker {
     /// Unpacks a layer blob into `directory`.
     /// - Parameters:
@@ -32,12 +37,65 @@ public enum LayerUnpacker {
         blobAt path: String, descriptor: Descriptor, diffID: Digest?, into directory: String,
         options: UnpackOptions = UnpackOptions()
     ) throws -> UnpackResult {
-        guard let compression = descriptor.mediaType.layerCompression else {
+        try unpack(blobAt: path, descriptor: descriptor, diffID: diffID, into: directory, options: options, cancellation: nil)
+    }
+
+    /// ``unpack(blobAt:descriptor:diffID:into:options:)`` that stops when `cancellation` is set.
+    static func unpack(
+        blobAt path: String, descriptor: Descriptor, diffID: Digest?, into directory: String, options: UnpackOptions,
+        cancellation: UnpackCancellation?
+    ) throws -> UnpackResult {
+        guard descriptor.mediaType.layerCompression != nil else {
             throw ImageStoreError(.corrupt, "layer \(descriptor.digest): \(descriptor.mediaType) is not a layer media type")
         }
         let fd = try Sys.open(path, O_RDONLY)
         defer { Sys.close(fd) }
-        let source = Source(fd: fd, path: path, algorithm: descriptor.digest.algorithm)
+        let source = Source(.file(fd), path: path, algorithm: descriptor.digest.algorithm, cancellation: cancellation)
+        return try unpack(source, descriptor: descriptor, diffID: diffID, into: directory, options: options)
+    }
+
+    /// Unpacks a layer from its ingest while a ``BlobWriter`` is still writing it: each
+    /// byte is extracted as soon as it is in the partial file, and the result is returned
+    /// only once the writer committed the blob (size and digest verified).
+    ///
+    /// If extraction fails before the blob verified, the bytes may simply be wrong: the
+    /// unpack then waits for the writer, and a discarded or closed ingest is the error
+    /// reported (`incomplete`), not what libarchive made of the wrong bytes.
+    /// - Parameters:
+    ///   - follower: the reader of the ingest (``BlobWriter/follow(cancellation:)``).
+    ///   - descriptor: the layer's descriptor.
+    ///   - diffID: the expected uncompressed digest, if known.
+    ///   - directory: an existing directory to extract into.
+    ///   - options: snapshot or flat mode, limits and policies.
+    ///   - cancellation: stops the unpack (reads and waits) when set.
+    /// - Returns: the verified digests, size and entry count.
+    /// - Throws: as ``unpack(blobAt:descriptor:diffID:into:options:)``, and
+    ///   ``ImageStoreError`` `incomplete` if the ingest ended without a commit or the
+    ///   unpack was cancelled.
+    static func unpack(
+        following follower: IngestFollower, descriptor: Descriptor, diffID: Digest?, into directory: String,
+        options: UnpackOptions, cancellation: UnpackCancellation?
+    ) throws -> UnpackResult {
+        guard descriptor.mediaType.layerCompression != nil else {
+            throw ImageStoreError(.corrupt, "layer \(descriptor.digest): \(descriptor.mediaType) is not a layer media type")
+        }
+        let source = Source(
+            .ingest(follower), path: "ingest of \(descriptor.digest)", algorithm: descriptor.digest.algorithm,
+            cancellation: cancellation)
+        do {
+            return try unpack(source, descriptor: descriptor, diffID: diffID, into: directory, options: options)
+        } catch {
+            try follower.waitUntilCommitted()
+            throw error
+        }
+    }
+
+    private static func unpack(
+        _ source: Source, descriptor: Descriptor, diffID: Digest?, into directory: String, options: UnpackOptions
+    ) throws -> UnpackResult {
+        guard let compression = descriptor.mediaType.layerCompression else {
+            throw ImageStoreError(.corrupt, "layer \(descriptor.digest): \(descriptor.mediaType) is not a layer media type")
+        }
         let stream = Stream(limit: options.maxUncompressedSize, layer: descriptor.digest)
         let extractor = try LayerExtractor(target: directory, options: options, layer: "\(descriptor.digest)")
 
@@ -119,13 +177,21 @@ public enum LayerUnpacker {
         try source.drain()
         if let error = stream.error ?? source.error { throw error }
 
-        let digest = source.hasher.finalize()
         guard source.total == descriptor.size else {
             throw ImageStoreError(
                 .sizeMismatch, "layer \(descriptor.digest): blob has \(source.total) bytes, descriptor says \(descriptor.size)")
         }
-        guard digest == descriptor.digest else {
-            throw ImageStoreError(.digestMismatch, "layer: expected \(descriptor.digest), content hashes to \(digest)")
+        let digest: Digest
+        switch source.input {
+        case .file:
+            digest = source.hasher.finalize()
+            guard digest == descriptor.digest else {
+                throw ImageStoreError(.digestMismatch, "layer: expected \(descriptor.digest), content hashes to \(digest)")
+            }
+        case .ingest(let follower):
+            // The writer hashed these bytes; they count once it committed them.
+            try follower.waitUntilCommitted()
+            digest = descriptor.digest
         }
         let actualDiffID = stream.hasher.finalize()
         if let diffID, actualDiffID != diffID {
@@ -211,28 +277,34 @@ public enum LayerUnpacker {
             gid: archive_entry_gid(entry), size: archive_entry_size(entry), mtime: mtime, atime: atime, xattrs: xattrs)
     }
 
-    /// Reads the blob file for the outer archive, hashing the compressed bytes.
+    /// Reads the blob for the outer archive: from its file, hashing the compressed bytes,
+    /// or from its ingest as it grows (the ingest's writer hashes them).
     final class Source {
-        let fd: Int32
+        enum Input {
+            case file(Int32)
+            case ingest(IngestFollower)
+        }
+
+        let input: Input
         let path: String
         var hasher: Digest.Hasher
         var total: Int64 = 0
         var error: ImageStoreError?
+        private let cancellation: UnpackCancellation?
         private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
 
-        init(fd: Int32, path: String, algorithm: Digest.Algorithm) {
-            self.fd = fd
+        init(_ input: Input, path: String, algorithm: Digest.Algorithm, cancellation: UnpackCancellation?) {
+            self.input = input
             self.path = path
             self.hasher = Digest.Hasher(algorithm: algorithm)
+            self.cancellation = cancellation
         }
 
         deinit { buffer.deallocate() }
 
         func read(into out: UnsafeMutablePointer<UnsafeRawPointer?>) -> Int {
             do {
-                let n = try Sys.read(fd, buffer, path)
-                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                total += Int64(n)
+                let n = try next()
                 out.pointee = UnsafeRawPointer(buffer.baseAddress)
                 return n
             } catch let error as ImageStoreError {
@@ -244,17 +316,32 @@ public enum LayerUnpacker {
         }
 
         func drain() throws {
-            while true {
-                let n = try Sys.read(fd, buffer, path)
-                if n == 0 { return }
-                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-                total += Int64(n)
+            while try next() > 0 {}
+        }
+
+        private func next() throws -> Int {
+            if cancellation?.isCancelled == true {
+                throw ImageStoreError(.incomplete, "\(path): unpack cancelled at byte \(total)")
             }
+            let n: Int
+            switch input {
+            case .file(let fd):
+                n = try Sys.read(fd, buffer, path)
+                hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            case .ingest(let follower):
+                n = try follower.read(into: buffer)
+            }
+            total += Int64(n)
+            return n
         }
     }
 
     /// Feeds the tar reader from the outer archive's decompressed data, hashing it (the
     /// diff ID) and enforcing the uncompressed size limit.
+    ///
+    /// The decompressor's own output blocks are handed on as they come (no copy, and no
+    /// waiting for a full buffer): when the blob is read from an ingest that is still
+    /// being written, what has arrived is extracted at once.
     final class Stream {
         var outer: OpaquePointer?
         var hasher = Digest.Hasher(algorithm: .sha256)
@@ -262,33 +349,37 @@ public enum LayerUnpacker {
         var error: ImageStoreError?
         let limit: Int64
         let layer: Digest
-        private let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
 
         init(limit: Int64, layer: Digest) {
             self.limit = limit
             self.layer = layer
         }
 
-        deinit { buffer.deallocate() }
-
         func read(into out: UnsafeMutablePointer<UnsafeRawPointer?>) -> Int {
             guard error == nil, let outer else { return -1 }
-            let n = archive_read_data(outer, buffer.baseAddress, buffer.count)
-            if n < 0 {
+            var block: UnsafeRawPointer?
+            var size = 0
+            var offset: la_int64_t = 0
+            var status = ARCHIVE_OK
+            repeat {
+                status = archive_read_data_block(outer, &block, &size, &offset)
+            } while status == ARCHIVE_OK && size == 0
+            if status == ARCHIVE_EOF { return 0 }
+            guard status >= ARCHIVE_WARN, let block, offset == total else {
                 let message = archive_error_string(outer).map { String(cString: $0) } ?? "decompression failed"
                 error = ImageStoreError(.corrupt, "layer \(layer): \(message)")
                 return -1
             }
-            total += Int64(n)
+            total += Int64(size)
             if total > limit {
                 error = ImageStoreError(
                     .unsafeLayer,
                     "layer \(layer): uncompressed size exceeds the limit of \(limit) bytes (decompression bomb?)")
                 return -1
             }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
-            out.pointee = UnsafeRawPointer(buffer.baseAddress)
-            return n
+            hasher.update(UnsafeRawBufferPointer(start: block, count: size))
+            out.pointee = block
+            return size
         }
 
         func drain() throws {

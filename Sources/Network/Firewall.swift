@@ -160,6 +160,20 @@ struct Firewall: Sendable {
         return try run("list table inet \(table)")
     }
 
+    /// Deletes the table if it holds no rule and no bridge (no network of any store that
+    /// uses it is left); true if it was deleted.
+    @discardableResult
+    func deleteTableIfUnused() throws(NetworkError) -> Bool {
+        guard try exists() else { return false }
+        let rules = try objects(try run("list table inet \(table)", json: true), "rule")
+        let bridges = try objects(try run("list set inet \(table) bridges", json: true), "set").first?["elem"] as? [Any] ?? []
+        // The skeleton's own jumps to hostports carry no owner; every other rule does.
+        let owned = rules.filter { $0["comment"] is String }
+        guard owned.isEmpty, bridges.isEmpty else { return false }
+        _ = try run("delete table inet \(table)")
+        return true
+    }
+
     /// Deletes the whole table; true if it existed.
     @discardableResult
     func deleteTable() throws(NetworkError) -> Bool {

@@ -25,6 +25,35 @@ public struct NetworkAttachment: Hashable, Sendable, Codable {
     public var hostname: String
     /// The directory holding the generated hosts, hostname and resolv.conf.
     public var etcDirectory: String
+    /// CNI mode: the network and the result of its ADD.
+    public var cni: CNIDetails?
+    /// slirp4netns mode: its process and API socket once ``Networking/connect(containerID:pid:)`` started it.
+    public var slirp: SlirpDetails?
+
+    /// What a CNI attachment ran and got.
+    public struct CNIDetails: Hashable, Sendable, Codable {
+        /// The network's name (from its configuration list).
+        public var network: String
+        /// The interface name inside the container (`CNI_IFNAME`).
+        public var interfaceName: String
+        /// The ADD result; nil while ADD runs.
+        public var result: CNIResult?
+    }
+
+    /// What a slirp4netns attachment started.
+    public struct SlirpDetails: Hashable, Sendable, Codable {
+        /// The API socket (published ports are added through it).
+        public var apiSocket: String
+        /// Where slirp4netns's messages go (read into the error when it fails to start).
+        public var logFile: String
+        /// The container process slirp4netns serves; nil until connected.
+        public var containerPID: Int32?
+        /// The slirp4netns process; nil until connected.
+        public var pid: Int32?
+        /// Its start time (field 22 of /proc/PID/stat), which tells it from a later
+        /// process that got the same pid.
+        public var startTime: UInt64?
+    }
 
     /// The bind mounts of the generated /etc/hosts, /etc/hostname and /etc/resolv.conf.
     public var mounts: [RuntimeSpec.Mount] {
@@ -34,9 +63,12 @@ public struct NetworkAttachment: Hashable, Sendable, Codable {
         }
     }
 
-    /// The `linux.namespaces` entry for the network namespace; nil in `host` mode.
+    /// The `linux.namespaces` entry for the network namespace; nil in `host` mode. In
+    /// slirp4netns mode a new namespace (no path): it must belong to the container's user
+    /// namespace, which exists only once the container is created.
     public var namespace: RuntimeSpec.Linux.Namespace? {
-        namespacePath.map { RuntimeSpec.Linux.Namespace(type: .network, path: $0) }
+        if case .slirp4netns = mode { return RuntimeSpec.Linux.Namespace(type: .network) }
+        return namespacePath.map { RuntimeSpec.Linux.Namespace(type: .network, path: $0) }
     }
 
     /// Changes `spec` to use this attachment: its network namespace entry (removed in

@@ -8,7 +8,7 @@ public struct NetworkError: Error, Sendable, CustomStringConvertible {
     /// What kind of failure this is; compare against the static values.
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private enum Value: Hashable, Sendable {
-            case invalidArgument, notFound, alreadyExists, portInUse, exhausted, inUse, system, firewall
+            case invalidArgument, notFound, alreadyExists, portInUse, exhausted, inUse, system, firewall, plugin
         }
         private let value: Value
         private init(_ value: Value) { self.value = value }
@@ -29,6 +29,8 @@ public struct NetworkError: Error, Sendable, CustomStringConvertible {
         public static let system = Code(.system)
         /// libnftables refused a command (its message is included).
         public static let firewall = Code(.firewall)
+        /// A CNI plugin failed or answered something unreadable (its error is included).
+        public static let plugin = Code(.plugin)
 
         public var description: String { "\(value)" }
     }

@@ -4,7 +4,8 @@ import Logging
 import Synchronization
 
 /// Container networking on one host: bridge networks, and per-container attachments in
-/// the modes podman offers (`none`, `host`, `container:ID`, a namespace path, a bridge).
+/// the modes podman offers (`none`, `host`, `container:ID`, a namespace path, a bridge,
+/// CNI, and slirp4netns for rootless containers).
 ///
 /// Like podman with netavark, it creates a named network namespace per container
 /// (bind-mounted under `runRoot/netns/<id>`), configures it over rtnetlink (veth pair,
@@ -22,38 +23,74 @@ public final class Networking: Sendable {
     public let stateRoot: String
     /// Where namespace files and generated /etc files are kept (a tmpfs such as /run).
     public let runRoot: String
-    /// The nftables table (family `inet`) holding every rule.
+    /// The nftables table (family `inet`) holding every rule of this store's networks and
+    /// containers. One per store: several stores (engines over other roots) on one host
+    /// never touch each other's rules.
     public let firewallTable: String
-    /// The prefix of host-side veth names; prune treats links with it as Caisson's.
+    /// The prefix of host-side veth names; prune treats links with it, on this store's
+    /// bridges, as Caisson's.
     public let interfacePrefix: String
+    /// Where ``NetworkMode/cni(_:)`` looks a network name up (`*.conflist`, `*.conf`, `*.json`).
+    public let cniConfigDirectory: String
+    /// Where CNI plugin executables are found, in order (passed to them as `CNI_PATH`).
+    public let cniPluginDirectories: [String]
 
     let store: StateStore
     let firewall: Firewall
     let etc: EtcFiles
     let logger: Logger
 
+    /// The state root of the standard install (`Engine`'s default), whose table keeps the
+    /// plain name `caisson`.
+    public static let defaultStateRoot = "/var/lib/caisson/network"
+
     /// Creates a handle on the networking state under the given roots (nothing is
     /// created on the system until a network or attachment is).
     /// - Parameters:
-    ///   - stateRoot: persistent state (network settings, IPAM, attachment records).
+    ///   - stateRoot: persistent state (network settings, IPAM, attachment records, CNI results).
     ///   - runRoot: runtime files (namespace bind mounts, /etc files).
-    ///   - firewallTable: the nftables `inet` table to use.
+    ///   - firewallTable: the nftables `inet` table to use; nil: one named after the store
+    ///     (``defaultFirewallTable(stateRoot:)``). Two stores must not share one.
     ///   - interfacePrefix: prefix of host-side veth names (1...6 characters).
+    ///   - cniConfigDirectory: where CNI network names are looked up.
+    ///   - cniPluginDirectories: where CNI plugins are found (Debian's, then the upstream default).
     ///   - logger: where setup and cleanup steps are logged.
     /// - Throws: ``NetworkError/Code/invalidArgument`` for a bad table name or prefix.
-    public init(stateRoot: String = "/var/lib/caisson/network", runRoot: String = "/run/caisson/network",
-                firewallTable: String = "caisson", interfacePrefix: String = "caiv",
+    public init(stateRoot: String = Networking.defaultStateRoot, runRoot: String = "/run/caisson/network",
+                firewallTable: String? = nil, interfacePrefix: String = "caiv",
+                cniConfigDirectory: String = "/etc/cni/net.d", cniPluginDirectories: [String] = ["/usr/lib/cni", "/opt/cni/bin"],
                 logger: Logger = Logger(label: "caisson.network", factory: { _ in SwiftLogNoOpLogHandler() })) throws(NetworkError) {
-        try Names.check(firewallTable, what: "firewall table", max: 64)
+        let table = firewallTable ?? Self.defaultFirewallTable(stateRoot: stateRoot)
+        try Names.check(table, what: "firewall table", max: 64)
         try Names.check(interfacePrefix, what: "interface prefix", max: 6)
         self.stateRoot = stateRoot
         self.runRoot = runRoot
-        self.firewallTable = firewallTable
+        self.firewallTable = table
         self.interfacePrefix = interfacePrefix
+        self.cniConfigDirectory = cniConfigDirectory
+        self.cniPluginDirectories = cniPluginDirectories
         self.store = StateStore(stateRoot: stateRoot, runRoot: runRoot)
-        self.firewall = Firewall(table: firewallTable)
+        self.firewall = Firewall(table: table)
         self.etc = EtcFiles()
         self.logger = logger
+    }
+
+    /// The firewall table of a store: `caisson` for ``defaultStateRoot``, else
+    /// `caisson_` and a hash of the state root (so `nft list tables` tells stores apart
+    /// and each store's cleanup stays within its own table).
+    /// - Parameter stateRoot: the store's state root.
+    /// - Returns: the table name.
+    public static func defaultFirewallTable(stateRoot: String) -> String {
+        var root = Substring(stateRoot)
+        while root.count > 1, root.hasSuffix("/") { root = root.dropLast() }
+        if root == defaultStateRoot { return "caisson" }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in root.utf8 {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        let hex = String(hash, radix: 16)
+        return "caisson_" + String(repeating: "0", count: 16 - hex.count) + hex
     }
 
     // MARK: Networks
@@ -110,7 +147,8 @@ public final class Networking: Sendable {
     }
 
     /// Removes a network: its bridge, firewall rules, allocations and settings. The
-    /// firewall table goes with the last network.
+    /// firewall table goes when nothing is left in it (no rule and no bridge of any
+    /// network, also of another store that was given the same table).
     /// - Parameter name: the network's name.
     /// - Throws: `notFound`, or `inUse` while containers are attached to it.
     public func removeNetwork(named name: String) async throws(NetworkError) {
@@ -127,7 +165,7 @@ public final class Networking: Sendable {
                 try tearDown(network, socket: try RouteSocket())
                 try AddressAllocator(store: store, network: name).destroy()
                 try store.remove("\(store.networksDirectory)/\(name).json")
-                if try store.networks().isEmpty { try firewall.deleteTable() }
+                try firewall.deleteTableIfUnused()
                 logger.info("removed network", metadata: ["network": "\(name)"])
             }
         }
@@ -186,8 +224,10 @@ public final class Networking: Sendable {
                     throw NetworkError(.alreadyExists, "container \"\(containerID)\" is attached already")
                 }
                 if !options.ports.isEmpty {
-                    guard case .bridge = mode else {
-                        throw NetworkError(.invalidArgument, "container \"\(containerID)\": ports are published only in bridge mode, not \(mode)")
+                    switch mode {
+                    case .bridge, .cni, .slirp4netns: break
+                    default:
+                        throw NetworkError(.invalidArgument, "container \"\(containerID)\": ports are published only in bridge, CNI and slirp4netns modes, not \(mode)")
                     }
                     try checkPorts(options.ports, containerID: containerID)
                 }
@@ -196,6 +236,7 @@ public final class Networking: Sendable {
                     containerInterface: nil, addresses: [], gateways: [], ports: options.ports,
                     hostname: options.hostname ?? String(containerID.prefix(12)), etcDirectory: store.etcDirectory(containerID))
                 var network: BridgeNetwork?
+                var cniNetwork: CNINetwork?
                 switch mode {
                 case .host:
                     attachment.hostname = options.hostname ?? Self.hostHostname()
@@ -242,11 +283,39 @@ public final class Networking: Sendable {
                         }
                         attachment.gateways.append(subnet6.gateway)
                     }
+                case .slirp4netns(let slirp):
+                    // Checked here so a bad setting or a missing slirp4netns fails before
+                    // the container is created; slirp4netns itself starts in connect.
+                    try slirp.validate()
+                    _ = try SlirpProcess.executable()
+                    if let port = options.ports.first(where: { $0.hostIP?.isIPv6 == true }) {
+                        throw NetworkError(.invalidArgument, "container \"\(containerID)\": port \(port): slirp4netns forwards IPv4 host addresses only")
+                    }
+                    attachment.containerInterface = SlirpProcess.tapDevice
+                    attachment.addresses = [slirp.containerAddress]
+                    attachment.gateways = [slirp.gateway]
+                case .cni(let reference):
+                    let list = try cniList(reference)
+                    // SPEC.md: a container id starts with a letter or digit.
+                    try CNIConfigurationList.checkName(containerID, what: "container \"\(containerID)\" on \(list.label)")
+                    if !options.ports.isEmpty, !list.plugins.contains(where: { $0.capabilities.contains("portMappings") }) {
+                        throw NetworkError(.invalidArgument,
+                                           "container \"\(containerID)\": \(list.label) has no plugin with the portMappings capability to publish \(options.ports)")
+                    }
+                    cniNetwork = CNINetwork(list: list, pluginDirectories: cniPluginDirectories, store: store)
+                    attachment.namespacePath = store.netnsPath(containerID)
+                    attachment.ownsNamespace = true
+                    attachment.containerInterface = "eth0"
+                    attachment.cni = NetworkAttachment.CNIDetails(network: list.name, interfaceName: "eth0", result: nil)
                 }
                 // Recorded before anything is created, so a crash in between leaves a record
                 // that prune can follow.
                 try store.save(attachment)
                 do throws(NetworkError) {
+                    if let cniNetwork {
+                        try realiseCNI(&attachment, cniNetwork, options: options)
+                        try store.save(attachment)
+                    }
                     try realise(attachment, network: network, options: options)
                 } catch {
                     try? release(attachment)
@@ -261,8 +330,9 @@ public final class Networking: Sendable {
 
     /// Creates what the record describes.
     private func realise(_ attachment: NetworkAttachment, network: BridgeNetwork?, options: AttachOptions) throws(NetworkError) {
-        if attachment.ownsNamespace, let path = attachment.namespacePath {
+        if attachment.ownsNamespace, attachment.cni == nil, let path = attachment.namespacePath {
             try NetworkNamespace.create(at: path)
+            logger.debug("created network namespace", metadata: ["container": "\(attachment.containerID)", "step": "namespace"])
         }
         if let network, let path = attachment.namespacePath, let veth = attachment.hostInterface,
            let inside = attachment.containerInterface {
@@ -271,6 +341,7 @@ public final class Networking: Sendable {
             let bridge = try host.requireIndex(of: network.bridge)
             try NetworkNamespace.withDescriptor(path) { (nsfd: Int32) throws(NetworkError) in
                 try host.addVeth(veth, peer: inside, peerNamespaceFD: nsfd, mtu: network.mtu, master: bridge)
+                logger.debug("created veth", metadata: ["container": "\(attachment.containerID)", "step": "veth", "veth": "\(veth)"])
                 try host.setUp(try host.requireIndex(of: veth), name: veth)
                 let container = try RouteSocket(namespaceFD: nsfd, owner: "container \"\(attachment.containerID)\"")
                 let index = try container.requireIndex(of: inside)
@@ -284,11 +355,23 @@ public final class Networking: Sendable {
                 }
             }
             try firewall.addPorts(attachment.ports, containerID: attachment.containerID, addresses: attachment.addresses)
+            if !attachment.ports.isEmpty {
+                logger.debug("published ports", metadata: ["container": "\(attachment.containerID)", "step": "ports"])
+            }
         }
         let hostMode = attachment.mode == .host
         let hosts = etc.hostsFile(hostname: attachment.hostname, addresses: attachment.addresses,
                                   extra: options.extraHosts, hostMode: hostMode)
-        let resolv = etc.resolvConf(servers: options.dnsServers, search: options.dnsSearch, hostMode: hostMode)
+        // A CNI result's DNS settings (when a plugin gave any) stand in for the host's.
+        let dns = attachment.cni?.result?.dns
+        var servers = options.dnsServers ?? dns.flatMap { $0.nameservers.isEmpty ? nil : $0.nameservers.compactMap(IPAddress.init) }
+        if servers == nil, case .slirp4netns(let slirp) = attachment.mode {
+            // slirp4netns's DNS forwarder, which reaches the host's name servers even when
+            // they are loopback ones (systemd-resolved's 127.0.0.53).
+            servers = [slirp.nameserver] + (slirp.enableIPv6 ? [IPAddress("fd00::3")!] : [])
+        }
+        let search = options.dnsSearch ?? dns.flatMap { $0.search.isEmpty ? nil : $0.search }
+        let resolv = etc.resolvConf(servers: servers, search: search, hostMode: hostMode)
         try etc.write(to: attachment.etcDirectory, hostname: attachment.hostname, hosts: hosts, resolvConf: resolv)
     }
 
@@ -301,8 +384,17 @@ public final class Networking: Sendable {
         // Deleting a veth and committing an nftables deletion each wait for an RCU grace
         // period in the kernel (~15-20 ms); the port rules go on a second thread so the
         // two waits overlap.
-        let rules = attachment.ports.isEmpty ? nil : ConcurrentStep { [firewall] () throws(NetworkError) in
+        // (In CNI mode the portmap plugin holds the port rules; its DEL removes them. In
+        // slirp4netns mode slirp4netns holds the ports; they go with it.)
+        let rules = attachment.ports.isEmpty || attachment.cni != nil || attachment.mode.isSlirp ? nil : ConcurrentStep { [firewall] () throws(NetworkError) in
             try firewall.removeRules(owner: "ctr:\(attachment.containerID)")
+        }
+        if attachment.slirp != nil {
+            step { () throws(NetworkError) in try stopSlirp(attachment) }
+        }
+        if attachment.cni != nil || attachment.mode.isCNI {
+            // Before the namespace goes: the plugins delete what they made inside it.
+            step { () throws(NetworkError) in try deleteCNI(attachment) }
         }
         if let veth = attachment.hostInterface {
             step { () throws(NetworkError) in try RouteSocket().deleteLink(veth) }
@@ -384,10 +476,11 @@ public final class Networking: Sendable {
         }
     }
 
-    /// The host-side veth name: the prefix and a hash of the id, within IFNAMSIZ.
+    /// The host-side veth name: the prefix and a hash of the store and the id, within
+    /// IFNAMSIZ (two stores may each have a container of the same id).
     func vethName(for containerID: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        for byte in containerID.utf8 {
+        for byte in stateRoot.utf8 + [0] + containerID.utf8 {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01b3
         }

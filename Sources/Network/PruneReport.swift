@@ -12,9 +12,15 @@ public struct PruneReport: Hashable, Sendable {
     public var addresses: [IPAddress] = []
     /// /etc file directories that no attachment owned, removed.
     public var etcDirectories: [String] = []
+    /// Cached CNI results (`network/container`) that no attachment owned, deleted with DEL.
+    public var cniResults: [String] = []
+
+    /// slirp4netns processes that served containers without an attachment, stopped.
+    public var processes: [Int32] = []
 
     /// True when nothing was left over.
     public var isEmpty: Bool {
         attachments.isEmpty && namespaces.isEmpty && interfaces.isEmpty && rules == 0 && addresses.isEmpty && etcDirectories.isEmpty
+            && cniResults.isEmpty && processes.isEmpty
     }
 }

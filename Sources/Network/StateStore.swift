@@ -23,12 +23,15 @@ struct StateStore: Sendable {
     func netnsPath(_ id: String) -> String { netnsDirectory + "/" + id }
     func etcDirectory(_ id: String) -> String { etcRoot + "/" + id }
 
-    /// Creates the directories (0700: the files name containers and addresses).
+    /// Creates the directories (0700: the files name containers and addresses). The run
+    /// root and the /etc files' directory are 0711: a container in a user namespace, whose
+    /// root is not the host's, must reach its bind-mounted /etc files, but not list others'.
     func prepare() throws(NetworkError) {
         for directory in [stateRoot, networksDirectory, ipamDirectory, attachmentsDirectory, runRoot, netnsDirectory, etcRoot] {
+            let traversable = directory == runRoot || directory == etcRoot
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true,
-                                                        attributes: [.posixPermissions: 0o700])
+                                                        attributes: [.posixPermissions: traversable ? 0o711 : 0o700])
             } catch {
                 throw NetworkError(.system, "create state directory \(directory): \(error)")
             }

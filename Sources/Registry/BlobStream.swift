@@ -29,12 +29,17 @@ public struct BlobStream: AsyncSequence, Sendable {
     public let descriptor: Descriptor
     /// The first byte delivered.
     public let offset: Int64
+    /// Whether the stream hashes what it delivers (from offset 0 only). A pull turns it
+    /// off: the store's ingest hashes every byte it writes and commits nothing that does
+    /// not match, so a second hash of the same bytes would only cost CPU.
+    let verifiesDigest: Bool
 
-    init(client: RegistryClient, repository: Reference, descriptor: Descriptor, offset: Int64) {
+    init(client: RegistryClient, repository: Reference, descriptor: Descriptor, offset: Int64, verifiesDigest: Bool = true) {
         self.client = client
         self.repository = repository
         self.descriptor = descriptor
         self.offset = offset
+        self.verifiesDigest = verifiesDigest
     }
 
     /// Creates the iterator; each iterator makes its own requests.
@@ -55,7 +60,7 @@ public struct BlobStream: AsyncSequence, Sendable {
         init(stream: BlobStream) {
             self.stream = stream
             self.position = stream.offset
-            self.hasher = stream.offset == 0 ? Digest.Hasher(algorithm: stream.descriptor.digest.algorithm) : nil
+            self.hasher = stream.offset == 0 && stream.verifiesDigest ? Digest.Hasher(algorithm: stream.descriptor.digest.algorithm) : nil
         }
 
         /// The next chunk, or `nil` once the whole blob has arrived (and verified, when

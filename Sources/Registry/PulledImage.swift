@@ -11,6 +11,9 @@ public struct PulledImage: Sendable {
     public var downloadedBytes: Int64
     /// Blobs that were already complete in the store.
     public var reusedBlobs: Int
+    /// The layers' snapshot directories, base first, when the pull unpacked the image
+    /// (`unpack:` of ``RegistryClient/pull(_:into:name:platform:unpack:progress:)``); empty otherwise.
+    public var snapshots: [String]
 
     /// Creates a pull result.
     /// - Parameters:
@@ -18,10 +21,12 @@ public struct PulledImage: Sendable {
     ///   - image: the stored image.
     ///   - downloadedBytes: bytes downloaded.
     ///   - reusedBlobs: blobs already present.
-    public init(reference: Reference, image: StoredImage, downloadedBytes: Int64, reusedBlobs: Int) {
+    ///   - snapshots: the snapshot directories, if the pull unpacked the image.
+    public init(reference: Reference, image: StoredImage, downloadedBytes: Int64, reusedBlobs: Int, snapshots: [String] = []) {
         self.reference = reference
         self.image = image
         self.downloadedBytes = downloadedBytes
         self.reusedBlobs = reusedBlobs
+        self.snapshots = snapshots
     }
 }

@@ -12,10 +12,14 @@
 #include <linux/veth.h>
 #include <pthread.h>
 #include <sched.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/vfs.h>
 #include <linux/magic.h>
 #include <unistd.h>
@@ -388,4 +392,92 @@ static int cnet_addr_line(struct nlmsghdr *h, char *out, size_t room) {
 
 int cnet_addr_list(int sock, char *buffer, size_t size) {
     return cnet_dump(sock, RTM_GETADDR, sizeof(struct ifaddrmsg), cnet_addr_line, buffer, size);
+}
+
+// MARK: - Plugin processes
+
+int cnet_memfd(const char *name) {
+    int fd = memfd_create(name, MFD_CLOEXEC);
+    return fd < 0 ? -errno : fd;
+}
+
+int cnet_spawn(const char *path, char *const argv[], char *const envp[], int stdin_fd, int stdout_fd,
+               int stderr_fd) {
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attributes;
+    pid_t pid = -1;
+    int rc = posix_spawn_file_actions_init(&actions);
+    if (rc != 0) return -rc;
+    rc = posix_spawnattr_init(&attributes);
+    if (rc != 0) {
+        posix_spawn_file_actions_destroy(&actions);
+        return -rc;
+    }
+    // dup2 clears close-on-exec on the copies; closefrom keeps every other descriptor of
+    // this (multi-threaded, library-hosting) process out of the plugin.
+    if ((rc = posix_spawn_file_actions_adddup2(&actions, stdin_fd, 0)) == 0 &&
+        (rc = posix_spawn_file_actions_adddup2(&actions, stdout_fd, 1)) == 0 &&
+        (rc = posix_spawn_file_actions_adddup2(&actions, stderr_fd, 2)) == 0 &&
+        (rc = posix_spawn_file_actions_addclosefrom_np(&actions, 3)) == 0) {
+        sigset_t all, none;
+        sigfillset(&all);
+        sigemptyset(&none);
+        if ((rc = posix_spawnattr_setsigdefault(&attributes, &all)) == 0 &&
+            (rc = posix_spawnattr_setsigmask(&attributes, &none)) == 0 &&
+            (rc = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK)) == 0) {
+            rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+        }
+    }
+    posix_spawnattr_destroy(&attributes);
+    posix_spawn_file_actions_destroy(&actions);
+    return rc == 0 ? pid : -rc;
+}
+
+int cnet_pidfd_open(int pid) {
+    long fd = syscall(SYS_pidfd_open, pid, 0);
+    return fd < 0 ? -errno : (int)fd;
+}
+
+int cnet_spawn_session(const char *path, char *const argv[], char *const envp[], const int *fds, int count) {
+    if (count < 0 || count > 16) return -EINVAL;
+    // Copies above every target number first, so that no dup2 overwrites a source that a
+    // later one still needs.
+    int copies[16];
+    int made = 0, rc = 0;
+    for (; made < count; made++) {
+        copies[made] = fcntl(fds[made], F_DUPFD_CLOEXEC, count > 3 ? count : 3);
+        if (copies[made] < 0) {
+            rc = errno;
+            break;
+        }
+    }
+    pid_t pid = -1;
+    if (rc == 0) {
+        posix_spawn_file_actions_t actions;
+        posix_spawnattr_t attributes;
+        if ((rc = posix_spawn_file_actions_init(&actions)) == 0) {
+            if ((rc = posix_spawnattr_init(&attributes)) == 0) {
+                for (int i = 0; i < count && rc == 0; i++) rc = posix_spawn_file_actions_adddup2(&actions, copies[i], i);
+                if (rc == 0) rc = posix_spawn_file_actions_addclosefrom_np(&actions, count);
+                sigset_t all, none;
+                sigfillset(&all);
+                sigemptyset(&none);
+                if (rc == 0 && (rc = posix_spawnattr_setsigdefault(&attributes, &all)) == 0 &&
+                    (rc = posix_spawnattr_setsigmask(&attributes, &none)) == 0 &&
+                    (rc = posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETSIGMASK |
+                                                                    POSIX_SPAWN_SETSID)) == 0) {
+                    rc = posix_spawn(&pid, path, &actions, &attributes, argv, envp);
+                }
+                posix_spawnattr_destroy(&attributes);
+            }
+            posix_spawn_file_actions_destroy(&actions);
+        }
+    }
+    for (int i = 0; i < made; i++) close(copies[i]);
+    return rc == 0 ? pid : -rc;
+}
+
+int cnet_pidfd_send_signal(int pidfd, int sig) {
+    long rc = syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+    return rc < 0 ? -errno : 0;
 }

@@ -515,6 +515,15 @@ static void c_console(const struct csb_plan *p, int rootfd) {
 
 static void c_setup_rootfs(const struct csb_plan *p) {
     TRY(CSB_STEP_ROOT_PROPAGATION, -1, c_setattr(AT_FDCWD, "/", AT_RECURSIVE, 0, 0, p->root_propagation));
+    if (p->rootfs_mount) {
+        // The rootfs is an overlay only this mount namespace may see (an unprivileged user
+        // can mount one in its own user namespace, not on the host): mount it on the
+        // rootfs directory now that / no longer propagates back to the host.
+        long fs = c_detached_mount(p, p->rootfs_mount);
+        if (fs < 0) c_fail(p, CSB_STEP_ROOTFS_MOUNT, fs, -1);
+        TRY(CSB_STEP_ROOTFS_MOUNT, -1, CSB_SYS5(SYS_move_mount, fs, "", AT_FDCWD, p->rootfs, MOVE_MOUNT_F_EMPTY_PATH));
+        CSB_SYS1(SYS_close, fs);
+    }
     // Make the rootfs a mount point of its own (pivot_root needs one).
     long tree = CSB_SYS3(SYS_open_tree, AT_FDCWD, p->rootfs, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
     if (tree < 0) c_fail(p, CSB_STEP_ROOTFS_BIND, tree, -1);
@@ -709,8 +718,13 @@ static void c_prepare(const struct csb_plan *p) {
     // Non-dumpable from clone to execve: nothing in the container can open /proc/<pid>/exe
     // of the process that set it up (CVE-2019-5736). The parent's go comes after it has
     // written the id maps and moved this process into the container's cgroups.
-    TRY(CSB_STEP_DUMPABLE, -1, CSB_SYS2(SYS_prctl, PR_SET_DUMPABLE, 0));
+    // An unprivileged parent (or the setuid newuidmap it runs) can only write our
+    // /proc/<pid>/uid_map while this process is dumpable (a non-dumpable one's /proc files
+    // belong to root). Nothing of the container exists before GO, and only the runtime's
+    // own user could reach this process meanwhile; it turns non-dumpable right after.
+    if (!p->dumpable_until_go) TRY(CSB_STEP_DUMPABLE, -1, CSB_SYS2(SYS_prctl, PR_SET_DUMPABLE, 0));
     c_wait_go(p);
+    if (p->dumpable_until_go) TRY(CSB_STEP_DUMPABLE, -1, CSB_SYS2(SYS_prctl, PR_SET_DUMPABLE, 0));
     int user_namespace = (p->clone_flags & CSB_CLONE_NEWUSER) != 0;
     for (uint32_t i = 0; i < p->setns_count; i++) {
         TRY(CSB_STEP_SETNS, (int)i, CSB_SYS2(SYS_setns, p->setns_slots[i], p->setns_types[i]));

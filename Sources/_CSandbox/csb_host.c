@@ -20,6 +20,7 @@
 #include <spawn.h>
 #include <sys/eventfd.h>
 #include <sys/un.h>
+#include <linux/sched.h>
 #include <unistd.h>
 
 #ifndef P_PIDFD
@@ -31,19 +32,104 @@ long csb_clone(int (*fn)(void *), void *stack_top, int flags, void *arg, int *pi
     return pid < 0 ? -(long)errno : pid;
 }
 
-int csb_spawn(const struct csb_plan *plan, void *stack, size_t stack_size, int *pidfd) {
-    // Two stacks in one mapping: the upper half for the first child, the lower half for
-    // the process it forks when it must enter a joined pid namespace.
+// Two stacks in one mapping: the upper half for the first child, the lower half for
+// the process it forks when it must enter a joined pid namespace. Returns the first
+// child's (16-byte aligned) stack top, below its arguments.
+static char *csb_child_stack(const struct csb_plan *plan, void *stack, size_t stack_size, struct csb_child_args **out) {
     char *base = stack;
     size_t half = (stack_size / 2) & ~(size_t)15;
     struct csb_child_args *args = (struct csb_child_args *)(base + stack_size - 64);
     args->plan = plan;
     args->second_stack_top = base + half;
-    char *top = (char *)((uintptr_t)((char *)args - 64) & ~(uintptr_t)15);
+    *out = args;
+    return (char *)((uintptr_t)((char *)args - 64) & ~(uintptr_t)15);
+}
+
+int csb_spawn(const struct csb_plan *plan, void *stack, size_t stack_size, int *pidfd) {
+    struct csb_child_args *args;
+    char *top = csb_child_stack(plan, stack, stack_size, &args);
     *pidfd = -1;
     int flags = CLONE_VM | CLONE_PIDFD | SIGCHLD | (int)plan->clone_flags;
     long pid = csb_clone(csb_child_main, top, flags, args, pidfd);
     return (int)pid;
+}
+
+#define CSB_STR2(x) #x
+#define CSB_STR(x) CSB_STR2(x)
+
+// clone3 with a private stack. The child comes back from the system call on that stack,
+// with no frame to return into: it must call `fn` and exit right there, which only
+// assembly can say (glibc has no public clone3). The parent gets the child's pid or -errno.
+__attribute__((naked, noinline)) static long csb_clone3_call(struct clone_args *args, size_t size, int (*fn)(void *), void *arg) {
+#if defined(__x86_64__)
+    __asm__ volatile(
+        // fn and arg live through the syscall in r8/r9 (it clobbers only rax, rcx, r11).
+        "mov %rdx, %r8\n"
+        "mov %rcx, %r9\n"
+        "mov $" CSB_STR(SYS_clone3) ", %eax\n"
+        "syscall\n"
+        "test %rax, %rax\n"
+        "jz 1f\n"
+        "ret\n"
+        "1:\n"
+        "xor %ebp, %ebp\n"    // outermost frame
+        "mov %r9, %rdi\n"
+        "call *%r8\n"
+        "mov %eax, %edi\n"
+        "mov $" CSB_STR(SYS_exit) ", %eax\n"
+        "syscall\n"
+        "hlt\n");
+#elif defined(__aarch64__)
+    __asm__ volatile(
+        // The kernel preserves every register but x0 across svc.
+        "mov x10, x2\n"
+        "mov x11, x3\n"
+        "mov x8, #" CSB_STR(SYS_clone3) "\n"
+        "svc #0\n"
+        "cbz x0, 1f\n"
+        "ret\n"
+        "1:\n"
+        "mov x29, xzr\n"
+        "mov x30, xzr\n"
+        "mov x0, x11\n"
+        "blr x10\n"
+        "mov x8, #" CSB_STR(SYS_exit) "\n"
+        "svc #0\n"
+        "brk #0\n");
+#else
+#error "Caisson's C core supports x86_64 and aarch64"
+#endif
+}
+
+// Set once the kernel has shown it has no clone3 (ENOSYS) or no CLONE_INTO_CGROUP (E2BIG:
+// the larger clone_args): later spawns go straight to clone.
+static int csb_clone3_unsupported;
+
+int csb_spawn_into_cgroup(const struct csb_plan *plan, void *stack, size_t stack_size, int cgroup_fd,
+                          int *pidfd, int *into_cgroup) {
+    *into_cgroup = 0;
+    if (cgroup_fd >= 0 && !__atomic_load_n(&csb_clone3_unsupported, __ATOMIC_RELAXED)) {
+        struct csb_child_args *args;
+        char *top = csb_child_stack(plan, stack, stack_size, &args);
+        *pidfd = -1;
+        struct clone_args clone_args;
+        memset(&clone_args, 0, sizeof clone_args);
+        clone_args.flags = CLONE_VM | CLONE_PIDFD | CLONE_INTO_CGROUP | plan->clone_flags;
+        clone_args.pidfd = (uint64_t)(uintptr_t)pidfd;
+        clone_args.exit_signal = SIGCHLD;
+        clone_args.stack = (uint64_t)(uintptr_t)stack;
+        clone_args.stack_size = (uint64_t)(top - (char *)stack);
+        clone_args.cgroup = (uint64_t)cgroup_fd;
+        long pid = csb_clone3_call(&clone_args, sizeof clone_args, csb_child_main, args);
+        if (pid > 0) {
+            *into_cgroup = 1;
+            return (int)pid;
+        }
+        if (pid == -ENOSYS || pid == -E2BIG) __atomic_store_n(&csb_clone3_unsupported, 1, __ATOMIC_RELAXED);
+        // Whatever the refusal (also the cgroup's own: EBUSY, EOPNOTSUPP, EACCES), clone
+        // the old way: the parent moves the child into its cgroups before GO.
+    }
+    return csb_spawn(plan, stack, stack_size, pidfd);
 }
 
 int csb_send_message(int sock, const struct csb_message *message, int fd) {

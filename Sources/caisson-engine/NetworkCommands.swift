@@ -7,8 +7,9 @@ import Foundation
 /// containers to, and the cleanup of what a crashed program left behind.
 struct NetworkCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "network", abstract: "Manage bridge networks.",
-        subcommands: [NetworkListCommand.self, NetworkCreateCommand.self, NetworkRemoveCommand.self, NetworkPruneCommand.self])
+        commandName: "network", abstract: "Manage networks (bridge; CNI attachments are checked and pruned here too).",
+        subcommands: [NetworkListCommand.self, NetworkCreateCommand.self, NetworkRemoveCommand.self, NetworkPruneCommand.self,
+                      NetworkCheckCommand.self])
     @ParentCommand var parent: EngineCommand
     @OptionGroup var engineOptions: EngineOptions
 
@@ -90,6 +91,24 @@ struct NetworkPruneCommand: AsyncParsableCommand {
             for path in report.namespaces { print("removed namespace \(path)") }
             if report.rules > 0 { print("removed \(report.rules) firewall rules") }
             for address in report.addresses { print("released address \(address)") }
+            for directory in report.etcDirectories { print("removed /etc files \(directory)") }
+            for result in report.cniResults { print("deleted CNI attachment \(result)") }
+            for pid in report.processes { print("stopped slirp4netns process \(pid)") }
+        } catch { fail(error) }
+    }
+}
+
+/// `caisson network check ID`: is a container's networking still as attach left it? For a
+/// CNI network this is the plugins' CHECK; for a bridge, the namespace, veth and port rules.
+struct NetworkCheckCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "check", abstract: "Check a container's network attachment.")
+    @ParentCommand var network: NetworkCommand
+    @Argument(help: "The container id.") var id: String
+
+    func run() async throws {
+        do {
+            try await network.engine().networking.check(containerID: id)
+            print("\(id): ok")
         } catch { fail(error) }
     }
 }

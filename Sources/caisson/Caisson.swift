@@ -15,7 +15,7 @@ import Glibc
 /// container-from-image and network commands live in `caisson-engine`, installed next to
 /// it; `caisson` hands those command lines over unchanged (see ``EngineHandOff``).
 @main
-struct CaissonCommand: AsyncParsableCommand {
+struct CaissonCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "caisson",
         abstract: "Run OCI containers; runc's command line.",
@@ -37,22 +37,36 @@ struct CaissonCommand: AsyncParsableCommand {
 
     /// The hot lifecycle commands skip ArgumentParser (see ``FastPath``); engine commands go
     /// to caisson-engine; everything else is parsed and run as ArgumentParser's own `main` does.
-    static func main() async {
+    ///
+    /// `main` is synchronous: the command runs on this thread (``CurrentThreadExecutor``),
+    /// not on Swift's thread pool, which would cost a thread and two hops per run.
+    static func main() {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        let executor = CurrentThreadExecutor()
         // CAISSON_NO_FAST_PATH=1 forces ArgumentParser (the tests compare both paths).
-        if getenv("CAISSON_NO_FAST_PATH") == nil, await FastPath.run(Array(CommandLine.arguments.dropFirst())) { return }
+        if getenv("CAISSON_NO_FAST_PATH") == nil, executor.run({ await FastPath.run(arguments) }) { return }
         // `run IMAGE …` and runc's `run ID` share a name (see RunDispatch).
-        let arguments = RunDispatch.rewrite(Array(CommandLine.arguments.dropFirst()))
-        if EngineHandOff.isEngineCommand(arguments) { EngineHandOff.exec(arguments) }
-        do {
-            var command = try parseAsRoot(arguments)
-            if var asyncCommand = command as? any AsyncParsableCommand {
-                try await asyncCommand.run()
-            } else {
-                try command.run()
+        let rewritten = RunDispatch.rewrite(arguments)
+        if EngineHandOff.isEngineCommand(rewritten) { EngineHandOff.exec(rewritten) }
+        let failure: ErrorBox? = executor.run {
+            do {
+                var command = try parseAsRoot(rewritten)
+                if var asyncCommand = command as? any AsyncParsableCommand {
+                    try await asyncCommand.run()
+                } else {
+                    try command.run()
+                }
+                return nil
+            } catch {
+                return ErrorBox(error: error)
             }
-        } catch {
-            exit(withError: error)
         }
+        if let failure { exit(withError: failure.error) }
+    }
+
+    /// An error carried out of the executor's task (ArgumentParser's errors are not Sendable).
+    struct ErrorBox: @unchecked Sendable {
+        let error: any Error
     }
 }
 

@@ -18,7 +18,7 @@ enum FastPath {
     /// - Returns: false when the line should go to ArgumentParser.
     static func run(_ arguments: [String]) async -> Bool {
         var rest = arguments[...]
-        var root = "/run/caisson", log: String?, logFormat = "text", debug = false
+        var root = Runtime.defaultStateRoot, log: String?, logFormat = "text", debug = false
 
         /// `--name value` or `--name=value`, for the names given.
         func value(_ names: [String], _ argument: String) -> String?? {

@@ -110,10 +110,13 @@ struct ImageRunCLITests {
                 try await cli.ok(["run", "--store", store, "-d", "--name", id, "--network", "bridge:\(name)", "localhost/bb", "sleep", "1000"])
                 let pid = Int32(try LifecycleCLITests.field("pid", of: try await cli.ok(["state", id]).stdout)) ?? 0
                 Orphans.adopt(pid)
+                #expect(try await cli.ok(["network", "--store", store, "check", id]).stdout == "\(id): ok\n")
                 try await cli.ok(["delete", "--force", id])
                 let pruned = try await cli.ok(["network", "--store", store, "prune"])
                 #expect(pruned.stdout.contains("released container \(id)"), "\(pruned)")
                 #expect(try await cli.ok(["network", "--store", store, "prune"]).stdout == "nothing to prune\n")
+                let unattached = try await cli.run(["network", "--store", store, "check", id])
+                #expect(unattached.status != 0 && unattached.stderr.contains(id), "\(unattached)")
                 try await cli.ok(["rm", "--store", store, "-f", id])
 
                 let bad = try await cli.run(["network", "--store", store, "create", "--subnet", "10.213.8.0/99", "other"])

@@ -6,8 +6,11 @@
 //   caisson-image-bench unpack  STORE NAME [--parallel N]  unpack every layer into snapshots
 //   caisson-image-bench prepare STORE NAME [--runs N] [--mode overlay|view|copy]
 //                                                          prepare + remove a rootfs N times
-//   caisson-image-bench pull    STORE REF [--parallel N]   pull from a registry (plain HTTP on
-//                                                          loopback), then unpack
+//   caisson-image-bench pull    STORE REF [--then-unpack] [--parallel N]
+//                                                          pull from a registry (plain HTTP on
+//                                                          loopback), unpacking each layer as it
+//                                                          downloads; with --then-unpack, pull
+//                                                          first, then unpack (N layers at a time)
 
 import Foundation
 import Glibc
@@ -19,6 +22,7 @@ import Registry
 struct ImageBench {
     static func main() async {
         var arguments = Array(CommandLine.arguments.dropFirst())
+        let thenUnpack = flag("--then-unpack", &arguments)
         let parallel = option("--parallel", &arguments).flatMap(Int.init) ?? ProcessInfo.processInfo.activeProcessorCount
         let runs = option("--runs", &arguments).flatMap(Int.init) ?? 200
         let mode = option("--mode", &arguments).flatMap(PreparedRootfs.Mode.init(rawValue:)) ?? .overlay
@@ -60,18 +64,22 @@ struct ImageBench {
                 let pulled: PulledImage
                 let start = now()
                 do {
-                    pulled = try await client.pull(reference, into: store, name: "pulled")
+                    pulled = try await client.pull(reference, into: store, name: "pulled", unpack: thenUnpack ? nil : UnpackOptions())
                     try await client.shutdown()
                 } catch {
                     try? await client.shutdown()
                     throw error
                 }
                 let pullSeconds = now() - start
-                try await store.unpack(pulled.image, options: UnpackOptions(maxParallelLayers: parallel))
-                report("pull_s", pullSeconds)
+                if thenUnpack {
+                    try await store.unpack(pulled.image, options: UnpackOptions(maxParallelLayers: parallel))
+                    report("pull_s", pullSeconds)
+                } else if pulled.snapshots.count != pulled.image.manifest.layers.count {
+                    throw ImageStoreError(.notFound, "the pull unpacked \(pulled.snapshots.count) of \(pulled.image.manifest.layers.count) layers")
+                }
                 report("pull_unpack_s", now() - start)
             default:
-                note("usage: caisson-image-bench import STORE SOURCE NAME | unpack STORE NAME [--parallel N] | prepare STORE NAME [--runs N] [--mode M] | pull STORE REF [--parallel N]")
+                note("usage: caisson-image-bench import STORE SOURCE NAME | unpack STORE NAME [--parallel N] | prepare STORE NAME [--runs N] [--mode M] | pull STORE REF [--then-unpack] [--parallel N]")
                 exit(2)
             }
         } catch {
@@ -85,6 +93,12 @@ struct ImageBench {
         let value = arguments[index + 1]
         arguments.removeSubrange(index...index + 1)
         return value
+    }
+
+    static func flag(_ name: String, _ arguments: inout [String]) -> Bool {
+        guard let index = arguments.firstIndex(of: name) else { return false }
+        arguments.remove(at: index)
+        return true
     }
 
     static func now() -> Double {

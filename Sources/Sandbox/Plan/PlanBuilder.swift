@@ -29,6 +29,8 @@ final class CompiledPlan: @unchecked Sendable {
     var hookStates: (creating: UnsafeMutableRawPointer, created: UnsafeMutableRawPointer, capacity: Int)?
     /// The spec's hooks, to name a failing one.
     var hooks: RuntimeSpec.Hooks?
+    /// What the child mounts on the rootfs first (an overlay), for messages.
+    var rootfsMountDescription = ""
 
     init(arena: PlanArena, plan: UnsafeMutablePointer<csb_plan>, stack: UnsafeMutableRawPointer, stackSize: Int,
          parentFDs: [Int32], mounts: [String], devices: [String], symlinks: [String], sysctls: [String],
@@ -84,6 +86,12 @@ struct PlanBuilder {
     let spec: RuntimeSpec
     let process: RuntimeSpec.Process
     let mode: Mode
+    /// The runtime is not root of the initial user namespace (see ``Rootless``).
+    var rootless = false
+    /// The maps of a new user namespace (create only).
+    var idMaps: IDMaps?
+    /// An overlay the child mounts on the rootfs before anything else (create only).
+    var rootfsOverlay: OverlayRootfs?
 
     // swiftlint:disable:next function_body_length
     func compile(channels: Channels) throws(SandboxError) -> CompiledPlan {
@@ -92,6 +100,7 @@ struct PlanBuilder {
         let arena = PlanArena()
         var openedFDs: [Int32] = []
         var hookOutput: Int32 = -1
+        var rootfsMountDescription = ""
         do throws(SandboxError) {
             try Self.refuseUnsupported(spec: spec, process: process)
             var plan = csb_plan()
@@ -203,11 +212,37 @@ struct PlanBuilder {
                     if value.flag == UInt64(MS_PRIVATE) { plan.root_propagation = UInt64(MS_PRIVATE) }
                 }
                 let userNamespace = seen.contains(.user)
+                if let overlay = rootfsOverlay {
+                    let (mount, description) = try Self.overlayMount(overlay, userNamespace: userNamespace, arena: arena)
+                    plan.rootfs_mount = UnsafePointer(try arena.copy([mount]))
+                    rootfsMountDescription = description
+                }
+                let newNetworkNamespace = cloneFlags & UInt64(CSB_CLONE_NEWNET.rawValue) != 0
 
                 // Spec mounts, in order.
-                for (index, mount) in (spec.mounts ?? []).enumerated() {
-                    let compiled = try MountCompiler.compile(
-                        mount, index: index, bundle: bundle, rootfs: rootfs, cgroups: cgroups, arena: arena)
+                for (index, specMount) in (spec.mounts ?? []).enumerated() {
+                    let mount = userNamespace ? Self.userNamespaceMount(specMount, newNetworkNamespace: newNetworkNamespace) : specMount
+                    if let idMaps { try Self.checkMappedOptions(mount, index: index, maps: idMaps) }
+                    var compiled: [MountCompiler.Entry]
+                    if rootless && mount.type == "cgroup" && cgroups == nil {
+                        compiled = [try Self.emptyCgroupMount(mount, arena: arena)]
+                    } else {
+                        compiled = try MountCompiler.compile(
+                            mount, index: index, bundle: bundle, rootfs: rootfs, cgroups: cgroups, arena: arena)
+                    }
+                    if rootless {
+                        var guards: [MountCompiler.Entry] = []
+                        for i in compiled.indices {
+                            if mount.type == "cgroup" && compiled[i].mount.kind == UInt32(CSB_MOUNT_BIND.rawValue) {
+                                // The container's own (delegated) cgroup: readable, never writable (item 7).
+                                compiled[i].mount.attr_set |= UInt64(MOUNT_ATTR_RDONLY)
+                                compiled[i].mount.attr_clr &= ~UInt64(MOUNT_ATTR_RDONLY)
+                            } else {
+                                guards += try Self.cgroupGuards(for: &compiled[i], mount: mount, bundle: bundle, arena: arena)
+                            }
+                        }
+                        compiled += guards
+                    }
                     for entry in compiled {
                         mounts.append(entry.mount)
                         mountDescriptions.append(entry.description)
@@ -308,6 +343,20 @@ struct PlanBuilder {
             plan.groups = groups.isEmpty ? nil : UnsafePointer(try arena.copy(groups))
             plan.group_count = UInt32(groups.count)
             plan.set_groups = 1
+            // setgroups(2) is denied in a user namespace whose gid map an unprivileged user
+            // wrote itself: leave the groups alone there, and refuse groups to add.
+            var setgroupsDenied = idMaps?.denySetgroups ?? false
+            if case .exec(let pid, let joined) = mode, joined.contains(where: { $0.type == .user }) {
+                setgroupsDenied = Self.setgroupsDenied(pid: pid)
+            }
+            if setgroupsDenied {
+                guard groups.isEmpty else {
+                    throw SandboxError(.invalidSpec, "process.user.additionalGids: setgroups(2) is denied in this user namespace "
+                        + "(a single-id gid map written without newgidmap); map gids from /etc/subgid or drop additionalGids")
+                }
+                plan.set_groups = 0
+            }
+            plan.dumpable_until_go = idMaps != nil && IDMaps.needsDumpableChild ? 1 : 0
             plan.umask = Int32(process.user.umask ?? 0o022)
 
             var rlimits: [csb_rlimit] = []
@@ -424,6 +473,7 @@ struct PlanBuilder {
             compiled.hookOutput = hookOutput
             compiled.hookStates = hookStates
             compiled.hooks = spec.hooks
+            compiled.rootfsMountDescription = rootfsMountDescription
             return compiled
         } catch {
             for fd in openedFDs { close(fd) }

@@ -7,13 +7,6 @@ import SystemPackage
 /// this project targets. What cannot be honoured is refused with the field named, never
 /// silently dropped.
 extension Cgroups {
-    /// The devices every container may use whatever its rules say (runc's defaults): the
-    /// default device nodes, ptys, and mknod of anything (opening still needs a rule).
-    static let defaultDeviceRules = [
-        "c *:* m", "b *:* m", "c 1:3 rwm", "c 1:5 rwm", "c 1:7 rwm", "c 1:8 rwm", "c 1:9 rwm",
-        "c 5:0 rwm", "c 5:1 rwm", "c 5:2 rwm", "c 136:* rwm", "c 10:200 rwm",
-    ]
-
     /// Writes `resources` (and the device rules for `devices`) into the cgroup.
     /// - Throws: ``SandboxError`` naming the spec field and the cgroup file at fault.
     func apply(_ resources: RuntimeSpec.Linux.Resources?, devices: [RuntimeSpec.Linux.Device]) throws(SandboxError) {
@@ -37,33 +30,6 @@ extension Cgroups {
             memswFirst = swap > currentSwap
         }
         try applyLimits(resources, memswFirst: memswFirst)
-    }
-
-    /// Deny everything, apply the spec's rules in order, then allow the defaults and the
-    /// spec's devices last, as runc does (so a container can always use them).
-    private func applyDevices(_ rules: [RuntimeSpec.Linux.Resources.DeviceRule], devices: [RuntimeSpec.Linux.Device]) throws(SandboxError) {
-        if let directory = directory(for: "devices") {
-            try write(directory, "devices.deny", "a", field: "linux.resources.devices")
-            for (index, rule) in rules.enumerated() {
-                let type = rule.type ?? "a"
-                guard ["a", "b", "c"].contains(type) else {
-                    throw SandboxError(.invalidSpec, "linux.resources.devices[\(index)].type: \"\(type)\" is not a, b or c")
-                }
-                let major = rule.major.map(String.init) ?? "*"
-                let minor = rule.minor.map(String.init) ?? "*"
-                let access = rule.access ?? "rwm"
-                let line = type == "a" ? "a" : "\(type) \(major):\(minor) \(access)"
-                try write(directory, rule.allow ? "devices.allow" : "devices.deny", line,
-                          field: "linux.resources.devices[\(index)]")
-            }
-            for rule in Self.defaultDeviceRules {
-                try write(directory, "devices.allow", rule, field: "linux.resources.devices")
-            }
-            for device in devices {
-                let rule = "\(device.type == "b" ? "b" : "c") \(device.major ?? 0):\(device.minor ?? 0) rwm"
-                try write(directory, "devices.allow", rule, field: "linux.devices (\(device.path))")
-            }
-        }
     }
 
     /// Writes every limit `resources` sets, each to the v1 controller that carries it or,

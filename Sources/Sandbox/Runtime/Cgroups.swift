@@ -37,6 +37,7 @@ struct Cgroups: Codable, Sendable, Equatable {
     /// The cgroup hierarchies mounted on the host, read once per process (they do not
     /// change under a running runtime, and parsing mountinfo costs more than a start).
     static func hierarchies() throws(Errno) -> [Hierarchy] {
+        if let forced = forcedHierarchies { return forced }
         if let cached = hierarchyCache.withLock({ $0 }) { return cached }
         let read = try readHierarchies()
         hierarchyCache.withLock { $0 = read }
@@ -44,6 +45,11 @@ struct Cgroups: Codable, Sendable, Equatable {
     }
 
     private static let hierarchyCache = Mutex<[Hierarchy]?>(nil)
+
+    /// Hierarchies to use instead of the host's, for the task that sets them: lets tests
+    /// run the pure-v2 driver (device program, clone into the cgroup) on a hybrid host's
+    /// v2 mount, which carries no controllers but takes processes and device programs.
+    @TaskLocal static var forcedHierarchies: [Hierarchy]?
 
     private static func readHierarchies() throws(Errno) -> [Hierarchy] {
         let text = String(decoding: try readFile("/proc/self/mountinfo"), as: UTF8.self)
@@ -176,9 +182,21 @@ struct Cgroups: Codable, Sendable, Equatable {
         }
     }
 
+    /// Opens the container's v2 directory for clone3(CLONE_INTO_CGROUP).
+    /// - Returns: the fd (close-on-exec), or nil when there is no v2 directory or it cannot
+    ///   be opened (the process then joins it after clone, through ``join(pid:skippingUnified:)``).
+    func openUnifiedDirectory() -> Int32? {
+        guard let unified = directories.first(where: { $0.controllers.isEmpty })?.path else { return nil }
+        let fd = open(unified, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        return fd >= 0 ? fd : nil
+    }
+
     /// Moves a process into the container's cgroup in every hierarchy.
-    func join(pid: pid_t) throws(SandboxError) {
-        for directory in directories {
+    /// - Parameters:
+    ///   - pid: the process.
+    ///   - skippingUnified: the process was cloned into the v2 directory already.
+    func join(pid: pid_t, skippingUnified: Bool = false) throws(SandboxError) {
+        for directory in directories where !(skippingUnified && directory.controllers.isEmpty) {
             do {
                 try writeFile(directory.path + "/cgroup.procs", "\(pid)")
             } catch {

@@ -52,11 +52,13 @@ extension Container {
         }
         // Applied on the live record from disk: an earlier update by another process stays.
         var current = (try? ContainerRecord.load(stateRoot: runtime.stateRoot, id: id)) ?? record
-        var merged = current.spec.linux?.resources ?? RuntimeSpec.Linux.Resources()
-        try cgroups.update(resources, devices: current.spec.linux?.devices ?? [])
+        var spec = try current.loadSpec()
+        var merged = spec.linux?.resources ?? RuntimeSpec.Linux.Resources()
+        try cgroups.update(resources, devices: spec.linux?.devices ?? [])
         merged.merge(resources)
-        if current.spec.linux == nil { current.spec.linux = RuntimeSpec.Linux() }
-        current.spec.linux?.resources = merged
+        if spec.linux == nil { spec.linux = RuntimeSpec.Linux() }
+        spec.linux?.resources = merged
+        current.spec = spec
         try current.save(stateRoot: runtime.stateRoot)
     }
 
@@ -143,7 +145,14 @@ extension Container {
         } else if let unified = cgroups.unifiedDirectory, pathExists(unified + "/memory.events") {
             var seen = cgroups.stats().memory.oomKills
             while true {
-                try await Task.sleep(for: .milliseconds(100))
+                do { try await Task.sleep(for: .milliseconds(100)) } catch {
+                    // Cancelled because the container ended, often by the OOM kill itself,
+                    // sooner than the next look: the kernel counted the kill before the
+                    // process died, so report what the counter has now.
+                    let now = cgroups.stats().memory.oomKills
+                    for _ in seen..<max(now, seen) { continuation.yield(.oom) }
+                    throw error
+                }
                 let now = cgroups.stats().memory.oomKills
                 for _ in seen..<max(now, seen) { continuation.yield(.oom) }
                 seen = now

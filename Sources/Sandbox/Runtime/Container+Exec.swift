@@ -72,16 +72,18 @@ extension Container {
         guard status() == .running else {
             throw SandboxError(.invalidState, "container \"\(id)\" is \(status().rawValue), not running: cannot exec into it")
         }
-        let namespaces = (record.spec.linux?.namespaces ?? []).filter { namespace in
+        // The whole spec, or an error: joining the namespaces of a partial one would be wrong.
+        let containerSpec = try record.loadSpec()
+        let namespaces = (containerSpec.linux?.namespaces ?? []).filter { namespace in
             // A time namespace cannot be joined by a process sharing its parent's memory
             // (the kernel wants a single-threaded mm); its clocks are still the container's
             // through the pid namespace's children only. Refuse rather than half-join.
             namespace.type != .time
         }
-        if (record.spec.linux?.namespaces ?? []).contains(where: { $0.type == .time }) {
+        if (containerSpec.linux?.namespaces ?? []).contains(where: { $0.type == .time }) {
             throw SandboxError(.unsupported, "container \"\(id)\": exec into a container with a time namespace is not supported")
         }
-        var spec = record.spec
+        var spec = containerSpec
         spec.process = process
         let builder = PlanBuilder(spec: spec, process: process, mode: .exec(containerPID: record.pid, namespaces: namespaces))
         let prepared = try stdio.prepare()

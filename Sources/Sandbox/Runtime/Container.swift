@@ -28,6 +28,10 @@ public final class Container: Sendable {
     }
     private let inner: Mutex<Inner>
 
+    /// The process this handle spawned (nil for a handle opened by id); tests read how it
+    /// was cloned.
+    var spawnedProcess: SpawnedProcess? { inner.withLock { $0.spawned } }
+
     init(runtime: Runtime, record: ContainerRecord, spawned: SpawnedProcess?, io: ContainerIO) {
         self.id = record.id
         self.io = io
@@ -51,9 +55,9 @@ public final class Container: Sendable {
     public func state() -> ContainerState {
         let status = status()
         return ContainerState(
-            ociVersion: record.spec.ociVersion, id: id, status: status,
+            ociVersion: record.ociVersion, id: id, status: status,
             pid: status == .stopped ? nil : record.pid, bundle: record.bundle,
-            annotations: record.spec.annotations)
+            annotations: record.annotations)
     }
 
     /// The current status, read live from /proc and the state directory.
@@ -108,7 +112,7 @@ public final class Container: Sendable {
         if let spawned = inner.withLock({ $0.spawned }) {
             try await spawned.waitForExec(containerID: id)
         }
-        await Hooks.runLogging(.poststart, spec: record.spec, id: id, status: .running, pid: record.pid,
+        await Hooks.runLogging(.poststart, spec: record.hookSpec, id: id, status: .running, pid: record.pid,
                                bundle: record.bundle, runtime: runtime)
     }
 
@@ -224,7 +228,7 @@ public final class Container: Sendable {
             throw SandboxError(.system, "container \"\(id)\": removing \(paths.directory): \(error)")
         }
         // After the container is gone, before delete returns (runtime-spec lifecycle step 13).
-        await Hooks.runLogging(.poststop, spec: record.spec, id: id, status: .stopped, pid: nil,
+        await Hooks.runLogging(.poststop, spec: record.hookSpec, id: id, status: .stopped, pid: nil,
                                bundle: record.bundle, runtime: runtime)
     }
 }

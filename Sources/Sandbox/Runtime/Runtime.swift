@@ -11,7 +11,8 @@ import SystemPackage
 
 /// Runs OCI containers from inside this process.
 ///
-/// A runtime owns a state root (default `/run/caisson`): one directory per container, so
+/// A runtime owns a state root (``defaultStateRoot``: `/run/caisson` for root, under
+/// `$XDG_RUNTIME_DIR` for anyone else): one directory per container, so
 /// that another process using the same root (the `caisson` CLI, or this program after a
 /// restart) can find, signal and delete its containers.
 ///
@@ -24,20 +25,33 @@ public final class Runtime: Sendable {
     public let stateRoot: String
     let logger: Logger
 
+    /// The state root of ``init(stateRoot:logger:)`` by default: `/run/caisson` for root;
+    /// for anyone else `$XDG_RUNTIME_DIR/caisson` (as runc uses `$XDG_RUNTIME_DIR/runc`),
+    /// or `/tmp/caisson-<uid>` without XDG_RUNTIME_DIR.
+    public static var defaultStateRoot: String { Rootless.defaultStateRoot }
+
     /// Options for creating a container, beyond its spec.
     public struct CreateOptions: Sendable {
         /// Where the container's streams go.
         public var stdio: Stdio
         /// Use chroot instead of pivot_root (runc's `--no-pivot`, for ramfs roots).
         public var noPivot: Bool
+        /// An overlay the container's setup mounts on `root.path` inside the container's
+        /// own mount namespace, or nil when the rootfs is ready as it is. This is how an
+        /// unprivileged user gets an overlay rootfs (it may mount one only in a user
+        /// namespace it owns, kernel 5.11 or later), e.g. from
+        /// `ImageStore.prepare(key:image:mode: .userNamespaceOverlay)`.
+        public var rootfsOverlay: OverlayRootfs?
 
         /// Creates options.
         /// - Parameters:
         ///   - stdio: where the container's streams go.
         ///   - noPivot: use chroot instead of pivot_root.
-        public init(stdio: Stdio = Stdio(), noPivot: Bool = false) {
+        ///   - rootfsOverlay: an overlay to mount on the rootfs inside the container, or nil.
+        public init(stdio: Stdio = Stdio(), noPivot: Bool = false, rootfsOverlay: OverlayRootfs? = nil) {
             self.stdio = stdio
             self.noPivot = noPivot
+            self.rootfsOverlay = rootfsOverlay
         }
     }
 
@@ -45,7 +59,7 @@ public final class Runtime: Sendable {
     /// - Parameters:
     ///   - stateRoot: the state directory (created on first use, mode 0700).
     ///   - logger: where the runtime logs; defaults to a no-op logger.
-    public init(stateRoot: String = "/run/caisson", logger: Logger = Logger(label: "caisson.sandbox", factory: { _ in SwiftLogNoOpLogHandler() })) {
+    public init(stateRoot: String = Runtime.defaultStateRoot, logger: Logger = Logger(label: "caisson.sandbox", factory: { _ in SwiftLogNoOpLogHandler() })) {
         self.stateRoot = stateRoot
         self.logger = logger
     }
@@ -109,25 +123,43 @@ public final class Runtime: Sendable {
         cleanup.add { close(fifo) }
 
         let linux = spec.linux ?? RuntimeSpec.Linux()
-        // Without a cgroupsPath, a cgroup of its own right under each hierarchy's root (as
-        // runc uses "/<id>"): no shared parent to create, race for and clean up.
-        let cgroups = try Cgroups.create(cgroupsPath: linux.cgroupsPath ?? "/caisson-\(id)")
-        cleanup.add { cgroups.remove() }
-        try cgroups.apply(linux.resources, devices: linux.devices ?? [])
+        let rootless = Rootless.active
+        let cgroups: Cgroups?
+        if rootless {
+            try Rootless.requireUserNamespace(linux)
+            // The user's own cgroup is the only place it may have been delegated one.
+            let (delegated, skipped) = try Rootless.cgroups(cgroupsPath: linux.cgroupsPath ?? "caisson-\(id)")
+            if let delegated { cleanup.add { delegated.remove() } }
+            try Rootless.refuseUndelegated(linux.resources, cgroups: delegated, skipped: skipped)
+            var resources = linux.resources
+            resources?.devices = nil  // see Rootless.cgroups: no devices cgroup without root
+            try delegated?.apply(resources, devices: [])
+            cgroups = delegated
+        } else {
+            // Without a cgroupsPath, a cgroup of its own right under each hierarchy's root (as
+            // runc uses "/<id>"): no shared parent to create, race for and clean up.
+            let created = try Cgroups.create(cgroupsPath: linux.cgroupsPath ?? "/caisson-\(id)")
+            cleanup.add { created.remove() }
+            try created.apply(linux.resources, devices: linux.devices ?? [])
+            cgroups = created
+        }
 
         let prepared = try options.stdio.prepare()
         cleanup.add { for fd in prepared.ownedChildFDs { close(fd) } }
         let newUserNamespace = (linux.namespaces ?? []).contains { $0.type == .user && ($0.path ?? "").isEmpty }
+        let idMaps = newUserNamespace
+            ? try IDMaps.plan(uidMappings: linux.uidMappings ?? [], gidMappings: linux.gidMappings ?? []) : nil
         let setup = Spawner.ParentSetup(
-            uidMappings: newUserNamespace ? linux.uidMappings ?? [] : [],
-            gidMappings: newUserNamespace ? linux.gidMappings ?? [] : [],
-            denySetgroups: newUserNamespace && geteuid() != 0,
+            idMaps: idMaps,
             cgroups: cgroups,
             oomScoreAdj: process.oomScoreAdj,
             spec: spec, bundle: bundlePath)
-        let builder = PlanBuilder(
+        var builder = PlanBuilder(
             spec: spec, process: process,
             mode: .create(rootfs: rootfs, bundle: bundlePath, noPivot: options.noPivot, cgroups: cgroups))
+        builder.rootless = rootless
+        builder.idMaps = idMaps
+        builder.rootfsOverlay = options.rootfsOverlay
         let spawned: SpawnedProcess
         do {
             spawned = try await Spawner.spawn(
@@ -293,6 +325,12 @@ public final class Runtime: Sendable {
             if mkdir(path, 0o700) != 0 && Glibc.errno != EEXIST {
                 throw SandboxError(.system, "creating state root \(stateRoot)", errno: Errno(rawValue: Glibc.errno))
             }
+        }
+        // A rootless runtime keeps its containers' state where only its user can change
+        // it: another user who could write there could point it at their processes.
+        if Rootless.active, let st = fileStatus(stateRoot), st.st_uid != geteuid() || st.st_mode & 0o022 != 0 {
+            throw SandboxError(.invalidSpec, "state root \(stateRoot) must belong to uid \(geteuid()) and not be group- or world-writable "
+                + "(it belongs to uid \(st.st_uid), mode \(String(st.st_mode & 0o7777, radix: 8)))")
         }
     }
 

@@ -15,6 +15,8 @@ final class SpawnedProcess: @unchecked Sendable {
     var ptyMaster: Int32?
     /// The seccomp notify listener, when the filter uses SCMP_ACT_NOTIFY.
     var seccompListener: Int32?
+    /// The process started inside its cgroup v2 directory (clone3 CLONE_INTO_CGROUP).
+    var clonedIntoCgroup = false
     /// The plan the child reads until execve.
     let plan: CompiledPlan
 
@@ -71,9 +73,8 @@ final class SpawnedProcess: @unchecked Sendable {
 enum Spawner {
     /// What the parent does when the child says hello: it is cloned but has done nothing.
     struct ParentSetup: Sendable {
-        var uidMappings: [RuntimeSpec.Linux.IDMapping] = []
-        var gidMappings: [RuntimeSpec.Linux.IDMapping] = []
-        var denySetgroups = false
+        /// The maps of a new user namespace, and how they get written.
+        var idMaps: IDMaps?
         var cgroups: Cgroups?
         var oomScoreAdj: Int?
         /// For hooks: the spec and bundle (create only).
@@ -100,11 +101,15 @@ enum Spawner {
         }
 
         var pidfd: Int32 = -1
+        var intoCgroup: Int32 = 0
+        // On cgroup v2 the child starts inside its cgroup (no window outside its limits).
+        let cgroupFD = setup.cgroups?.openUnifiedDirectory() ?? -1
         var oldMask = [UInt8](repeating: 0, count: 128)
         // No signal handler of the host may run on the child's stack before it resets them.
         oldMask.withUnsafeMutableBytes { csb_block_all_signals($0.baseAddress!) }
-        let pid = csb_spawn(plan.plan, plan.stack, plan.stackSize, &pidfd)
+        let pid = csb_spawn_into_cgroup(plan.plan, plan.stack, plan.stackSize, cgroupFD, &pidfd, &intoCgroup)
         oldMask.withUnsafeBytes { csb_restore_signals($0.baseAddress!) }
+        if cgroupFD >= 0 { close(cgroupFD) }
         close(childEnd)
         plan.closeParentFDs()
         guard pid > 0 else {
@@ -115,6 +120,7 @@ enum Spawner {
         }
         _ = fcntl(parentEnd, F_SETFL, O_NONBLOCK)
         let process = SpawnedProcess(pid: pid, pidfd: pidfd, sync: parentEnd, plan: plan)
+        process.clonedIntoCgroup = intoCgroup != 0
         do {
             try await handshake(process, containerID: containerID, setup: setup)
         } catch {
@@ -167,7 +173,7 @@ enum Spawner {
                     try await runCreateHooks(process, containerID: containerID, setup: setup)
                 }
             case Int32(CSB_MSG_HELLO.rawValue):
-                try parentSetup(pid: process.pid, containerID: containerID, setup: setup)
+                try await parentSetup(pid: process.pid, containerID: containerID, setup: setup, clonedIntoCgroup: process.clonedIntoCgroup)
                 var go = csb_message(kind: Int32(CSB_MSG_GO.rawValue), step: 0, err: 0, index: -1)
                 do { try negErrno(csb_send_message(process.sync, &go, -1)) } catch {
                     throw SandboxError(.system, "container \"\(containerID)\": sending go to its setup process", errno: error)
@@ -214,20 +220,14 @@ enum Spawner {
         }
     }
 
-    private static func parentSetup(pid: pid_t, containerID: String, setup: ParentSetup) throws(SandboxError) {
+    private static func parentSetup(pid: pid_t, containerID: String, setup: ParentSetup, clonedIntoCgroup: Bool) async throws(SandboxError) {
         func write(_ file: String, _ text: String) throws(SandboxError) {
             do { try writeFile("/proc/\(pid)/\(file)", text) } catch {
                 throw SandboxError(.system, "container \"\(containerID)\": writing /proc/\(pid)/\(file)", errno: error)
             }
         }
-        if setup.denySetgroups { try write("setgroups", "deny") }
-        if !setup.uidMappings.isEmpty {
-            try write("uid_map", setup.uidMappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined())
-        }
-        if !setup.gidMappings.isEmpty {
-            try write("gid_map", setup.gidMappings.map { "\($0.containerID) \($0.hostID) \($0.size)\n" }.joined())
-        }
-        try setup.cgroups?.join(pid: pid)
+        try await setup.idMaps?.write(pid: pid, containerID: containerID)
+        try setup.cgroups?.join(pid: pid, skippingUnified: clonedIntoCgroup)
         if let score = setup.oomScoreAdj { try write("oom_score_adj", "\(score)") }
     }
 
@@ -257,6 +257,7 @@ enum Spawner {
         case CSB_STEP_ROOT_PROPAGATION: what = "making / a slave mount"
         case CSB_STEP_ROOTFS_BIND: what = "binding the rootfs \(plan.rootfs) onto itself"
         case CSB_STEP_ROOTFS_OPEN: what = "opening the rootfs"
+        case CSB_STEP_ROOTFS_MOUNT: what = "mounting \(plan.rootfsMountDescription) on the rootfs \(plan.rootfs)"
         case CSB_STEP_CONSOLE: what = "setting up /dev/console (step \(index))"
         case CSB_STEP_CWD_CREATE: what = "creating process.cwd \(plan.cwd)"
         case CSB_STEP_PIVOT: what = plan.plan.pointee.no_pivot != 0 ? "chroot into the rootfs (step \(index))" : "pivot_root into the rootfs (step \(index))"

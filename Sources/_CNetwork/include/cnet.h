@@ -66,6 +66,33 @@ int cnet_addr_list(int sock, char *buffer, size_t size);
 /// Why C: statfs and NSFS_MAGIC are not exported to Swift by Glibc's module.
 int cnet_is_namespace_file(const char *path);
 
+/// An anonymous in-memory file (memfd, close-on-exec) named `name`: a plugin's stdin,
+/// stdout or stderr, so neither side can block on a full pipe. Why C: memfd_create is not
+/// exported by Swift's Glibc module.
+int cnet_memfd(const char *name);
+
+/// Spawns `path` with `argv` and `envp` (NULL-terminated), its stdin, stdout and stderr
+/// on the given descriptors, every other descriptor closed, signals reset to default and
+/// unblocked; returns the pid or -errno. Why C: posix_spawn file actions and attributes
+/// (closefrom, sigdefault) through Swift's imported pointers would be longer and no safer.
+int cnet_spawn(const char *path, char *_Nullable const argv[_Nonnull], char *_Nullable const envp[_Nonnull],
+               int stdin_fd, int stdout_fd, int stderr_fd);
+
+/// A pidfd for child `pid` (close-on-exec), or -errno. Why C: pidfd_open has no glibc wrapper.
+int cnet_pidfd_open(int pid);
+
+/// Spawns `path` with `argv` and `envp` (NULL-terminated) in a session of its own, with
+/// descriptor `fds[i]` as its descriptor `i` for every i < `count` and no other, signals
+/// reset to default and unblocked; returns the pid or -errno. For a helper that outlives
+/// the call (slirp4netns): its own session keeps a terminal's ^C to the caller from
+/// reaching it. Why C: posix_spawn file actions, POSIX_SPAWN_SETSID and the descriptor
+/// shuffle (a source may sit on another's target number).
+int cnet_spawn_session(const char *path, char *_Nullable const argv[_Nonnull], char *_Nullable const envp[_Nonnull],
+                       const int *fds, int count);
+
+/// Sends `sig` to the process of `pidfd`. Why C: pidfd_send_signal has no glibc wrapper.
+int cnet_pidfd_send_signal(int pidfd, int sig);
+
 #pragma clang assume_nonnull end
 
 #endif

@@ -192,6 +192,10 @@ struct csb_plan {
     char *_Nullable hook_state_created;    ///< state JSON ("created") for startContainer hooks
     uint32_t hook_state_created_len;
     int32_t hook_output_slot;    ///< memfd for the hooks' stdout and stderr; -1 none
+
+    // User namespace (rootless)
+    uint32_t dumpable_until_go;  ///< stay dumpable until GO: an unprivileged parent (or newuidmap) writes our id maps
+    const struct csb_mount *_Nullable rootfs_mount; ///< mounted on `rootfs` first, in our mount namespace (overlay in a user namespace)
 };
 
 // MARK: - Messages between child and parent
@@ -209,7 +213,7 @@ enum csb_step {
     CSB_STEP_CAPS, CSB_STEP_AMBIENT, CSB_STEP_NO_NEW_PRIVS, CSB_STEP_SECCOMP, CSB_STEP_CWD,
     CSB_STEP_LOOKUP, CSB_STEP_WAIT_START, CSB_STEP_EXEC, CSB_STEP_UMASK, CSB_STEP_SETSID,
     CSB_STEP_CLOSE_FDS, CSB_STEP_HOOKS_SYNC, CSB_STEP_CREATE_CONTAINER_HOOK, CSB_STEP_START_CONTAINER_HOOK,
-    CSB_STEP_LOOPBACK,
+    CSB_STEP_LOOPBACK, CSB_STEP_ROOTFS_MOUNT,
 };
 
 /// Message kinds on the sync socket. Why C: sent by the child.
@@ -303,6 +307,43 @@ int csb_epoll_remove(int epfd, int fd);
 /// Waits for events; writes ready fds to `fds`. Why C: epoll_event is packed.
 /// - Returns: the number of fds, or -errno.
 int csb_epoll_wait(int epfd, int *fds, int max);
+
+// MARK: - cgroup v2
+
+/// clone3(CLONE_INTO_CGROUP) in place of csb_spawn's clone: the child starts inside the
+/// cgroup v2 directory `cgroup_fd`, before it runs a single instruction. Falls back to
+/// csb_spawn when the kernel refuses (no clone3 before 5.3, no CLONE_INTO_CGROUP before
+/// 5.7, or the cgroup refuses the process); `*into_cgroup` says which happened.
+/// Why C: clone3 with a private stack needs a trampoline in assembly (glibc has no wrapper).
+/// - Returns: as csb_spawn.
+int csb_spawn_into_cgroup(const struct csb_plan *plan, void *stack, size_t stack_size, int cgroup_fd,
+                          int *pidfd, int *into_cgroup);
+
+/// One exception of a cgroup v2 device program: the rules are reduced (as cgroup v1 does)
+/// to a default verdict and exceptions that all carry the opposite one.
+/// Why C: read by csb_bpf_device_program_load.
+struct csb_device_exception {
+    uint32_t type;    ///< BPF_DEVCG_DEV_BLOCK (1) or BPF_DEVCG_DEV_CHAR (2)
+    int64_t major;    ///< -1: any
+    int64_t minor;    ///< -1: any
+    uint32_t access;  ///< BPF_DEVCG_ACC_MKNOD (1) | _READ (2) | _WRITE (4)
+};
+
+/// Builds a BPF_PROG_TYPE_CGROUP_DEVICE program (first matching exception decides, else
+/// `default_allow`) and loads it with bpf(BPF_PROG_LOAD). On a verifier refusal the
+/// verifier's log goes to `log`. Why C: struct bpf_insn and union bpf_attr, and bpf(2)
+/// has no libc wrapper. - Returns: the program fd (close-on-exec) or -errno.
+int csb_bpf_device_program_load(int default_allow, const struct csb_device_exception *_Nullable exceptions,
+                                uint32_t count, char *_Nullable log, uint32_t log_size);
+
+/// Attaches a device program to the cgroup v2 directory `cgroup_fd` (BPF_CGROUP_DEVICE,
+/// BPF_F_ALLOW_MULTI), replacing the program attached before (BPF_F_REPLACE; else attach
+/// the new one, then detach the old ones). Why C: union bpf_attr. - Returns: 0 or -errno.
+int csb_bpf_device_program_attach(int cgroup_fd, int prog_fd);
+
+/// The number of device programs attached to the cgroup itself (BPF_PROG_QUERY).
+/// Why C: union bpf_attr. - Returns: the count or -errno.
+int csb_bpf_device_program_count(int cgroup_fd);
 
 #pragma clang assume_nonnull end
 
