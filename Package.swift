@@ -174,7 +174,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "RegistryTests",
-            dependencies: ["Registry", "ImageStore", "OCISpec", "OCIHashing", "TestSupport"],
+            dependencies: ["Registry", "ImageStore", "OCISpec", "OCIHashing", "TestSupport", "_CImageStore"],
             swiftSettings: strict),
         .testTarget(
             name: "SandboxTests",

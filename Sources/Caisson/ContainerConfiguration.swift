@@ -32,7 +32,7 @@ public struct ContainerConfiguration: Sendable {
     /// `.bridge(name)` attaches it to a bridge network of ``Engine/networking`` (the
     /// network "caisson" is created on first use), `.container(id)` joins another
     /// container's namespace, `.namespacePath(path)` joins a namespace file, `.cni(name)`
-    /// runs a CNI configuration list (by name from ``Networking/cniConfigDirectory``, or
+    /// runs a CNI configuration list (by name from CaissonNetwork's `Networking.cniConfigDirectory`, or
     /// a `.conflist` path) and runs its DEL when the container is removed.
     public var network: NetworkMode
     /// Host ports published to the container (`-p 8080:80`); bridge networks, and CNI

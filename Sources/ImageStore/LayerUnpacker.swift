@@ -18,7 +18,7 @@ import Glibc
 /// target directory (the store always unpacks into a fresh temporary directory).
 ///
 /// The blob can also be read from its ingest while a download still writes it
-/// (``unpack(following:descriptor:diffID:into:options:cancellation:)``): then the
+/// (`unpack(following:…)`, used by `ImageStore.unpack(_:config:options:ingests:)`): then the
 /// ingest's writer hashes the compressed bytes, and the unpack succeeds only once the
 /// writer committed the blob.
 public enum LayerUnpacker {

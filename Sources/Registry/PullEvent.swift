@@ -1,4 +1,4 @@
-/// An element of ``RegistryClient/pullEvents(_:into:name:platform:)``: progress while
+/// An element of ``RegistryClient/pullEvents(_:into:name:platform:unpack:)``: progress while
 /// the pull runs, then the result.
 public enum PullEvent: Sendable {
     /// A progress report.

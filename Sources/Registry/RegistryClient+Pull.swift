@@ -25,7 +25,7 @@ extension RegistryClient {
     ///   - unpack: unpack the layers into snapshots with these options while
     ///     downloading; `nil` (the default) downloads only.
     ///   - progress: called with progress reports, from any task. Unpack progress goes to
-    ///     `unpack`'s own ``UnpackOptions/progress``.
+    ///     `unpack`'s own `UnpackOptions.progress`.
     /// - Returns: the stored image and what the pull did (with the snapshot directories
     ///   when it unpacked).
     /// - Throws: ``RegistryError`` naming the reference or digest at fault; when

@@ -224,12 +224,16 @@ struct PullCommand: AsyncParsableCommand {
     var platform: String?
     @Flag(name: [.short, .customLong("quiet")], help: "Print no progress.")
     var quiet = false
+    @Flag(name: .customLong("no-unpack"), help: "Only download; do not unpack the layers into snapshots as they arrive.")
+    var noUnpack = false
     @Argument(help: "The image reference (busybox, 127.0.0.1:5000/app:1.0, …@sha256:…).")
     var image: String
 
     func run() async throws {
         do {
             let reference = try ImageCLI.parseReference(image).withDefaultTag()
+            // Layers unpack while later ones download, so `run` finds the snapshots ready.
+            let unpack = noUnpack ? nil : UnpackOptions()
             let platform = try self.platform.map(ImageCLI.parsePlatform) ?? Platform.current
             let store = try storeOptions.open()
             let printer = PullProgressPrinter(label: reference.description, terminal: isatty(2) == 1)
@@ -238,7 +242,7 @@ struct PullCommand: AsyncParsableCommand {
             do {
                 pulled = try await RegistryClient.withClient(configuration: access.configuration, credentials: access.credentials) {
                     client in
-                    try await client.pull(reference, into: store, platform: platform) { progress in
+                    try await client.pull(reference, into: store, platform: platform, unpack: unpack) { progress in
                         if !quiet { printer.report(progress) }
                     }
                 }

@@ -86,6 +86,13 @@ struct ImageCLITests {
                 #expect(pulled.stderr.contains("\(source): resolved"), "\(pulled)")
                 #expect(pulled.stderr.contains(": done"), "\(pulled)")
                 #expect(!pulled.stderr.contains("\r"), "\(pulled)")
+                // Layers were unpacked while they downloaded: the snapshots are there.
+                let snapshots = (try? FileManager.default.contentsOfDirectory(atPath: store + "/snapshots")) ?? []
+                #expect(!snapshots.isEmpty, "no snapshot after pull: \(snapshots)")
+                let downloadOnly = cli.directory + "/store-download-only"
+                try await cli.ok(["pull", "--store", downloadOnly, "--quiet", "--no-unpack"] + auth + [source])
+                #expect(((try? FileManager.default.contentsOfDirectory(atPath: downloadOnly + "/snapshots")) ?? []).isEmpty,
+                        "pull --no-unpack unpacked")
                 let again = try await cli.ok(["pull", "--store", store, "--quiet"] + auth + [source])
                 #expect(again.stdout.contains("Status: Image is up to date for \(source)"), "\(again)")
                 #expect(again.stderr.isEmpty, "\(again)")

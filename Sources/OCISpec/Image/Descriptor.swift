@@ -18,7 +18,7 @@ public struct Descriptor: Hashable, Sendable {
     public var urls: [String]?
     /// Arbitrary metadata.
     public var annotations: [String: String]?
-    /// The content itself, embedded (base64 in JSON). Verify it with ``verifyEmbeddedData()``.
+    /// The content itself, embedded (base64 in JSON). Verify it with `verifyEmbeddedData()` (OCIHashing).
     public var data: Data?
     /// The type of an artifact when the descriptor points to an artifact manifest.
     public var artifactType: MediaType?
