@@ -306,7 +306,7 @@ if v("disk.caisson_pull_unpack_s") is not None:
     c, cs, cd = v("disk.caisson_pull_unpack_s"), v("disk.caisson_pull_then_unpack_s"), v("disk.caisson_pull_only_s")
     s, so, g = v("disk.skopeo_umoci_s"), v("disk.skopeo_copy_only_s"), v("disk.pull_gzip_tar_s")
     print()
-    print("| pull + unpack from a local docker-registry (store on disk) | s | vs gzip\\|tar | skopeo+umoci ÷ this | goal |")
+    print("| pull + unpack from a local docker-registry (store on the --disk filesystem) | s | vs gzip\\|tar | skopeo+umoci ÷ this | goal |")
     print("|---|---|---|---|---|")
     print(f"| gzip -dc \\| tar -x of the same blobs, in order, one dir | {fmt(g)} | 1.00× | | |")
     print(f"| Caisson pull, each layer unpacked as it downloads | {fmt(c)} | {c / g:.2f}× | {s / c:.2f}× | "
