@@ -46,6 +46,19 @@ struct Cgroups: Codable, Sendable, Equatable {
 
     private static let hierarchyCache = Mutex<[Hierarchy]?>(nil)
 
+    /// Where `cgroupsPath` lies in `hierarchy`, relative to its mount point, as runc reads
+    /// it: an absolute path from the hierarchy's root, a relative one under this process's
+    /// own cgroup there (`own`: /proc/self/cgroup, keyed by controllers, "" for v2).
+    static func relativePath(_ cgroupsPath: String, in hierarchy: Hierarchy, own: [String: String]) -> String {
+        var base = ""
+        if !cgroupsPath.hasPrefix("/") {
+            let mine = own[hierarchy.isV2 ? "" : hierarchy.controllers] ?? "/"
+            // Our path within the hierarchy, seen from this mount's root.
+            base = mine.hasPrefix(hierarchy.root) && hierarchy.root != "/" ? String(mine.dropFirst(hierarchy.root.count)) : mine
+        }
+        return (base + "/" + cgroupsPath).split(separator: "/").joined(separator: "/")
+    }
+
     /// Hierarchies to use instead of the host's, for the task that sets them: lets tests
     /// run the pure-v2 driver (device program, clone into the cgroup) on a hybrid host's
     /// v2 mount, which carries no controllers but takes processes and device programs.
@@ -110,15 +123,7 @@ struct Cgroups: Codable, Sendable, Equatable {
         var result = Cgroups(directories: [])
         do throws(SandboxError) {
             for hierarchy in hierarchies {
-                let base: String
-                if cgroupsPath.hasPrefix("/") {
-                    base = ""
-                } else {
-                    let mine = own[hierarchy.isV2 ? "" : hierarchy.controllers] ?? "/"
-                    // Our path within the hierarchy, seen from this mount's root.
-                    base = mine.hasPrefix(hierarchy.root) && hierarchy.root != "/" ? String(mine.dropFirst(hierarchy.root.count)) : mine
-                }
-                let relative = (base + "/" + cgroupsPath).split(separator: "/").joined(separator: "/")
+                let relative = Self.relativePath(cgroupsPath, in: hierarchy, own: own)
                 let path = hierarchy.mountPoint + "/" + relative
                 let created = try makeDirectories(root: hierarchy.mountPoint, relative: relative,
                                                   cpuset: hierarchy.controllers.split(separator: ",").contains("cpuset"),

@@ -75,14 +75,7 @@ enum Rootless {
         var skipped: [Undelegated] = []
         do throws(SandboxError) {
             for hierarchy in hierarchies {
-                let base: String
-                if cgroupsPath.hasPrefix("/") {
-                    base = ""
-                } else {
-                    let mine = own[hierarchy.isV2 ? "" : hierarchy.controllers] ?? "/"
-                    base = mine.hasPrefix(hierarchy.root) && hierarchy.root != "/" ? String(mine.dropFirst(hierarchy.root.count)) : mine
-                }
-                let relative = (base + "/" + cgroupsPath).split(separator: "/").joined(separator: "/")
+                let relative = Cgroups.relativePath(cgroupsPath, in: hierarchy, own: own)
                 let path = hierarchy.mountPoint + "/" + relative
                 let controllers = hierarchy.controllers.split(separator: ",")
                 guard !controllers.contains("devices"), let created = try create(root: hierarchy.mountPoint, relative: relative,
