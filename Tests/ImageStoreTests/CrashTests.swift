@@ -12,16 +12,7 @@ import Glibc
 /// The `store-crash-helper` executable built next to the tests (`swift build --build-tests`
 /// builds it), or `$STORE_CRASH_HELPER`.
 func crashHelperPath() throws -> String {
-    if let explicit = ProcessInfo.processInfo.environment["STORE_CRASH_HELPER"] { return explicit }
-    let candidates = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path,
-        Bundle.main.bundleURL.deletingLastPathComponent().path,
-        Bundle.main.bundleURL.path,
-    ]
-    for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/store-crash-helper") {
-        return directory + "/store-crash-helper"
-    }
-    throw ImageStoreError(.notFound, "store-crash-helper is not built next to the tests (looked in \(candidates)); run `swift build --build-tests`")
+    try helperExecutable("store-crash-helper", environment: "STORE_CRASH_HELPER")
 }
 
 /// A running `store-crash-helper`: its stdout read line by line, killed by PID on request

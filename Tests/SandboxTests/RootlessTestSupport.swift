@@ -151,16 +151,7 @@ func withRootlessUser(_ body: (RootlessUser, SandboxTestEnvironment) async throw
 /// The `rootless-helper` executable built next to the tests (`swift build --build-tests`),
 /// or `$ROOTLESS_HELPER`.
 func rootlessHelperPath() throws -> String {
-    if let explicit = ProcessInfo.processInfo.environment["ROOTLESS_HELPER"] { return explicit }
-    let candidates = [
-        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().path,
-        Bundle.main.bundleURL.deletingLastPathComponent().path,
-        Bundle.main.bundleURL.path,
-    ]
-    for directory in candidates where FileManager.default.isExecutableFile(atPath: directory + "/rootless-helper") {
-        return directory + "/rootless-helper"
-    }
-    throw RootlessTestError("rootless-helper is not built next to the tests (looked in \(candidates)); run `swift build --build-tests`")
+    try helperExecutable("rootless-helper", environment: "ROOTLESS_HELPER")
 }
 
 struct RootlessTestError: Error, CustomStringConvertible {
