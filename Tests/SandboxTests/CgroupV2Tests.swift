@@ -265,24 +265,6 @@ struct CgroupV2Tests {
 
     // MARK: Controllers (a v2-only host)
 
-    /// A container counting as fast as it can into /out/n (a host directory).
-    private func counter(_ env: SandboxTestEnvironment, id: String) throws -> (bundle: String, out: String) {
-        let out = env.directory + "/out-" + id
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let bundle = try env.bundle(id, ["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /out/n; done"]) { spec in
-            spec.mounts?.append(.init(destination: "/out", type: "bind", source: out, options: ["rbind", "rw"]))
-        }
-        return (bundle.path, out + "/n")
-    }
-
-    private func value(_ path: String) -> Int {
-        for _ in 0..<1000 {
-            let text = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            if let number = Int(text) { return number }
-            usleep(100)
-        }
-        return -1
-    }
 
     private func read(_ directory: String, _ file: String) throws -> String {
         try String(contentsOfFile: directory + "/" + file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -383,18 +365,18 @@ struct CgroupV2Tests {
             let (bundle, n) = try counter(env, id: "v2pause")
             try await env.runtime.withContainer(id: "v2pause", bundle: bundle) { container in
                 try await container.start()
-                for _ in 0..<500 where value(n) <= 0 { try await Task.sleep(for: .milliseconds(10)) }
+                for _ in 0..<500 where counterValue(n) <= 0 { try await Task.sleep(for: .milliseconds(10)) }
                 #expect(container.record.cgroups?.freezer == .v2(try #require(container.record.cgroups?.unifiedDirectory)))
                 try await container.pause()
                 #expect(container.status() == .paused)
-                let frozenAt = value(n)
+                let frozenAt = counterValue(n)
                 try await Task.sleep(for: .milliseconds(300))
-                #expect(value(n) - frozenAt <= 1, "the counter moved while paused")
+                #expect(counterValue(n) - frozenAt <= 1, "the counter moved while paused")
                 try await container.resume()
                 #expect(container.status() == .running)
-                let resumedAt = value(n)
+                let resumedAt = counterValue(n)
                 try await Task.sleep(for: .milliseconds(200))
-                #expect(value(n) > resumedAt + 10, "the counter did not move after resume")
+                #expect(counterValue(n) > resumedAt + 10, "the counter did not move after resume")
             }
         }
     }

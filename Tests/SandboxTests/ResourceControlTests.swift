@@ -8,32 +8,10 @@ import Testing
 /// freezer, cgroup.kill and the hugetlb controller (the one controller it offers on v2).
 @Suite("Resource control", .serialized, .timeLimit(.minutes(2)))
 struct ResourceControlTests {
-    /// A container counting as fast as it can into /out/n (a host directory).
-    private func counter(_ env: SandboxTestEnvironment, id: String,
-                         configure: (inout RuntimeSpec) -> Void = { _ in }) throws -> (bundle: String, out: String) {
-        let out = env.directory + "/out-" + id
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let bundle = try env.bundle(id, ["/bin/sh", "-c", "i=0; while true; do i=$((i+1)); echo $i > /out/n; done"]) { spec in
-            spec.mounts?.append(.init(destination: "/out", type: "bind", source: out, options: ["rbind", "rw"]))
-            configure(&spec)
-        }
-        return (bundle.path, out + "/n")
-    }
-
-    /// The counter's value; the shell truncates before it writes, so an empty read is retried.
-    private func value(_ path: String) -> Int {
-        for _ in 0..<1000 {
-            let text = ((try? String(contentsOfFile: path, encoding: .utf8)) ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
-            if let number = Int(text) { return number }
-            usleep(100)
-        }
-        return -1
-    }
-
     /// Waits until `path` holds a number above zero.
     private func waitForProgress(_ path: String) async throws {
-        for _ in 0..<500 where value(path) <= 0 { try await Task.sleep(for: .milliseconds(10)) }
-        try #require(value(path) > 0, "the counter never started")
+        for _ in 0..<500 where counterValue(path) <= 0 { try await Task.sleep(for: .milliseconds(10)) }
+        try #require(counterValue(path) > 0, "the counter never started")
     }
 
     @Test("pause freezes every process, resume thaws them; state says paused")
@@ -47,17 +25,17 @@ struct ResourceControlTests {
                 #expect(container.status() == .paused)
                 // Another process's view (the CLI) sees the same status.
                 #expect(try env.runtime.container(id: "pause").state().status == .paused)
-                let frozenAt = value(n)
+                let frozenAt = counterValue(n)
                 try await Task.sleep(for: .milliseconds(300))
                 // A write in flight when the freeze landed may finish: allow one step.
-                #expect(value(n) - frozenAt <= 1, "the counter moved while paused")
+                #expect(counterValue(n) - frozenAt <= 1, "the counter moved while paused")
                 await #expect(throws: SandboxError.self) { try await container.pause() }
                 await #expect(throws: SandboxError.self) { try await container.delete() }
                 try await container.resume()
                 #expect(container.status() == .running)
-                let resumedAt = value(n)
+                let resumedAt = counterValue(n)
                 try await Task.sleep(for: .milliseconds(200))
-                #expect(value(n) > resumedAt + 10, "the counter did not move after resume")
+                #expect(counterValue(n) > resumedAt + 10, "the counter did not move after resume")
                 await #expect(throws: SandboxError.self) { try await container.resume() }
             }
         }
@@ -196,13 +174,13 @@ struct ResourceControlTests {
                 try await cgroups.setFrozen(true, using: .v2(unified))
                 #expect(cgroups.isFrozen(using: .v2(unified)))
                 #expect(try String(contentsOfFile: unified + "/cgroup.events", encoding: .utf8).contains("frozen 1"))
-                let frozenAt = value(n)
+                let frozenAt = counterValue(n)
                 try await Task.sleep(for: .milliseconds(300))
-                #expect(value(n) - frozenAt <= 1)
+                #expect(counterValue(n) - frozenAt <= 1)
                 try await cgroups.setFrozen(false, using: .v2(unified))
-                let thawedAt = value(n)
+                let thawedAt = counterValue(n)
                 try await Task.sleep(for: .milliseconds(200))
-                #expect(value(n) > thawedAt)
+                #expect(counterValue(n) > thawedAt)
             }
         }
     }
