@@ -715,9 +715,17 @@ static long c_lookup(const struct csb_plan *p, char *out) {
 static void c_prepare(const struct csb_plan *p) {
     c_shuffle_fds(p);
     c_reset_signals(p);
+    // Into the container's v1 cgroups before anything else, by our own hand (see
+    // cgroup_task_slots); the parent joins us to the v2 one if clone could not.
+    for (uint32_t i = 0; i < p->cgroup_task_count; i++) {
+        long r = CSB_SYS3(SYS_write, p->cgroup_task_slots[i], "0", 1);
+        if (r >= 0 && r != 1) r = -5;  // EIO: a short write to a cgroup file
+        TRY(CSB_STEP_CGROUP_JOIN, (int)i, r);
+        CSB_SYS1(SYS_close, p->cgroup_task_slots[i]);
+    }
     // Non-dumpable from clone to execve: nothing in the container can open /proc/<pid>/exe
     // of the process that set it up (CVE-2019-5736). The parent's go comes after it has
-    // written the id maps and moved this process into the container's cgroups.
+    // written the id maps and moved this process into the container's v2 cgroup.
     // An unprivileged parent (or the setuid newuidmap it runs) can only write our
     // /proc/<pid>/uid_map while this process is dumpable (a non-dumpable one's /proc files
     // belong to root). Nothing of the container exists before GO, and only the runtime's

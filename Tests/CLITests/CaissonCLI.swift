@@ -402,7 +402,7 @@ final class CaissonCLI: Sendable {
         }
         let children = LeakCheck.children()
         for pid in adopted where children.contains(pid) { leftovers.append("process \(pid) is still our child") }
-        if let entries = try? FileManager.default.contentsOfDirectory(atPath: root), !entries.isEmpty {
+        if case let entries = LeakCheck.stateEntries(in: root), !entries.isEmpty {
             leftovers.append("state root \(root) still holds \(entries)")
         }
         for id in ids {

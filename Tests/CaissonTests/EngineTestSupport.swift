@@ -59,7 +59,7 @@ func withEngine(
     }
     if let bodyError { throw bodyError }
     #expect(leftovers.isEmpty, "containers left: \(leftovers.map(\.id))", sourceLocation: sourceLocation)
-    let stateDirs = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/state")) ?? []
+    let stateDirs = LeakCheck.stateEntries(in: directory + "/state")
     #expect(stateDirs.isEmpty, "state directories left: \(stateDirs)", sourceLocation: sourceLocation)
     let rootfsDirs = (try? FileManager.default.contentsOfDirectory(atPath: directory + "/store/containers")) ?? []
     #expect(rootfsDirs.isEmpty, "container root filesystems left in the store: \(rootfsDirs)", sourceLocation: sourceLocation)

@@ -14,6 +14,32 @@ struct ResourceControlTests {
         try #require(counterValue(path) > 0, "the counter never started")
     }
 
+    @Test("the first process is in the container's cgroup in every hierarchy before it runs; the host stays where it was")
+    func joinsEveryHierarchy() async throws {
+        try await withSandbox { env in
+            let hostBefore = try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)
+            let bundle = try env.bundle("joined", ["/bin/true"])
+            try await env.runtime.withContainer(id: "joined", bundle: bundle.path) { container in
+                // Created, not started: it moved itself into its v1 cgroups (tasks files)
+                // and was cloned into (or joined to) the v2 one before anything of the container ran.
+                let cgroups = try #require(container.record.cgroups)
+                #expect(cgroups.directories.count == (try Cgroups.hierarchies()).count)
+                let lines = try String(contentsOfFile: "/proc/\(container.pid)/cgroup", encoding: .utf8).split(separator: "\n")
+                let mountPoints = Dictionary(uniqueKeysWithValues: try Cgroups.hierarchies().map { ($0.controllers, $0.mountPoint) })
+                for directory in cgroups.directories {
+                    let line = lines.first { $0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)[1] == directory.controllers }
+                    let path = try #require(line.map { String($0.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)[2]) })
+                    #expect(mountPoints[directory.controllers].map { $0 + path } == directory.path, "\(directory.controllers): \(path)")
+                    let tasks = try String(contentsOfFile: directory.path + "/cgroup.procs", encoding: .utf8)
+                    #expect(tasks.split(separator: "\n") == ["\(container.pid)"], "\(directory.path)")
+                }
+                try await container.start()
+                #expect(try await container.wait() == .exited(0))
+            }
+            #expect(try String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8) == hostBefore)
+        }
+    }
+
     @Test("pause freezes every process, resume thaws them; state says paused")
     func pauseResume() async throws {
         try await withSandbox { env in

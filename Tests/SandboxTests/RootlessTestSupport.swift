@@ -141,7 +141,7 @@ func withRootlessUser(_ body: (RootlessUser, SandboxTestEnvironment) async throw
             throw error
         }
         #expect(user.processes().isEmpty, "processes of \(RootlessUser.name) left: \(user.processes())", sourceLocation: sourceLocation)
-        let states = (try? FileManager.default.contentsOfDirectory(atPath: user.stateRoot)) ?? []
+        let states = LeakCheck.stateEntries(in: user.stateRoot)
         #expect(states.isEmpty, "rootless state left: \(states)", sourceLocation: sourceLocation)
         let cgroups = Set(LeakCheck.cgroups(named: "caisson-")).subtracting(cgroupsBefore)
         #expect(cgroups.isEmpty, "cgroups left: \(cgroups.sorted())", sourceLocation: sourceLocation)

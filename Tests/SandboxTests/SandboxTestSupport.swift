@@ -43,7 +43,7 @@ func withSandbox(_ body: (SandboxTestEnvironment) async throws -> Void,
     }
     if let bodyError { throw bodyError }
     #expect(leftovers.isEmpty, "containers left under the state root: \(leftovers.map { $0.id })", sourceLocation: sourceLocation)
-    let stateDirs = (try? FileManager.default.contentsOfDirectory(atPath: paths.stateRoot)) ?? []
+    let stateDirs = LeakCheck.stateEntries(in: paths.stateRoot)
     #expect(stateDirs.isEmpty, "state directories left: \(stateDirs)", sourceLocation: sourceLocation)
     #expect(LeakCheck.mounts(containing: directory).isEmpty, "mounts left: \(LeakCheck.mounts(containing: directory))", sourceLocation: sourceLocation)
     let cgroups = Set(LeakCheck.cgroups(named: "caisson-")).subtracting(cgroupsBefore)

@@ -31,6 +31,8 @@ final class CompiledPlan: @unchecked Sendable {
     var hooks: RuntimeSpec.Hooks?
     /// What the child mounts on the rootfs first (an overlay), for messages.
     var rootfsMountDescription = ""
+    /// The cgroup directories the child moves itself into (its `cgroup_task_slots`), for messages.
+    var cgroupDescriptions: [String] = []
 
     init(arena: PlanArena, plan: UnsafeMutablePointer<csb_plan>, stack: UnsafeMutableRawPointer, stackSize: Int,
          parentFDs: [Int32], mounts: [String], devices: [String], symlinks: [String], sysctls: [String],
@@ -81,6 +83,7 @@ struct PlanBuilder {
         var extraFiles: [Int32]      // parent fds for child 3, 4, ...
         var sync: Int32              // parent fd of the child's end of the sync socket
         var fifo: Int32?             // parent fd of the start fifo (O_RDWR), create only
+        var cgroupTasks: [Int32] = [] // parent fds of the v1 `tasks` files the child writes itself into
     }
 
     let spec: RuntimeSpec
@@ -92,6 +95,8 @@ struct PlanBuilder {
     var idMaps: IDMaps?
     /// An overlay the child mounts on the rootfs before anything else (create only).
     var rootfsOverlay: OverlayRootfs?
+    /// Where compiled seccomp programs are kept (the runtime's state root).
+    var seccompCache = SeccompCache(stateRoot: nil)
 
     // swiftlint:disable:next function_body_length
     func compile(channels: Channels) throws(SandboxError) -> CompiledPlan {
@@ -122,6 +127,11 @@ struct PlanBuilder {
             }
             plan.sync_slot = slot(for: channels.sync)
             plan.fifo_slot = channels.fifo.map { slot(for: $0) } ?? -1
+            if !channels.cgroupTasks.isEmpty {
+                let slots = channels.cgroupTasks.map { slot(for: $0) }
+                plan.cgroup_task_slots = UnsafePointer(try arena.copy(slots))
+                plan.cgroup_task_count = UInt32(slots.count)
+            }
 
             // MARK: namespaces
             var setnsSlots: [Int32] = []
@@ -411,7 +421,7 @@ struct PlanBuilder {
             }
 
             if let seccomp = linux.seccomp {
-                let program = try SeccompCompiler.compile(seccomp)
+                let program = try SeccompCompiler.compile(seccomp, cache: seccompCache)
                 plan.seccomp_filter = try arena.bytes(program.instructions)
                 plan.seccomp_len = UInt32(program.instructions.count / 8)
                 plan.seccomp_flags = program.flags

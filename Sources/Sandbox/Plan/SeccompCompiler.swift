@@ -17,9 +17,34 @@ struct SeccompCompiler {
         var usesNotify: Bool
     }
 
-    /// Compiles `seccomp`.
+    /// Compiles `seccomp`, or takes the program from `cache` when this profile was
+    /// compiled before (libseccomp is the most expensive part of a create).
     /// - Throws: ``SandboxError`` `invalidSpec` naming the field at fault.
-    static func compile(_ seccomp: LinuxSeccomp) throws(SandboxError) -> Program {
+    static func compile(_ seccomp: LinuxSeccomp, cache: SeccompCache = SeccompCache(stateRoot: nil)) throws(SandboxError) -> Program {
+        var flags: UInt32 = 0
+        for (index, flag) in (seccomp.flags ?? []).enumerated() {
+            switch flag.rawValue {
+            case "SECCOMP_FILTER_FLAG_TSYNC": flags |= 1
+            case "SECCOMP_FILTER_FLAG_LOG": flags |= 2
+            case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": flags |= 4
+            case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": flags |= 32
+            default: throw SandboxError(.invalidSpec, "linux.seccomp.flags[\(index)]: unknown flag \(flag.rawValue)")
+            }
+        }
+        let usesNotify = seccomp.defaultAction == .notify || (seccomp.syscalls ?? []).contains { $0.action == .notify }
+        if usesNotify { flags |= 8 }  // SECCOMP_FILTER_FLAG_NEW_LISTENER
+
+        let key = SeccompCache.key(for: seccomp)
+        if let instructions = cache.lookup(key) {
+            return Program(instructions: instructions, flags: flags, usesNotify: usesNotify)
+        }
+        let instructions = try generate(seccomp)
+        cache.store(instructions, for: key)
+        return Program(instructions: instructions, flags: flags, usesNotify: usesNotify)
+    }
+
+    /// The BPF program libseccomp makes of `seccomp`.
+    private static func generate(_ seccomp: LinuxSeccomp) throws(SandboxError) -> [UInt8] {
         guard let defaultAction = try action(seccomp.defaultAction, errno: seccomp.defaultErrnoRet, field: "linux.seccomp.defaultAction"),
               let ctx = seccomp_init(defaultAction)
         else { throw SandboxError(.invalidSpec, "linux.seccomp: libseccomp refused the default action \(seccomp.defaultAction)") }
@@ -39,11 +64,9 @@ struct SeccompCompiler {
             }
         }
 
-        var usesNotify = seccomp.defaultAction == .notify
         for (index, rule) in (seccomp.syscalls ?? []).enumerated() {
             let field = "linux.seccomp.syscalls[\(index)]"
             guard let action = try action(rule.action, errno: rule.errnoRet, field: "\(field).action") else { continue }
-            if rule.action == .notify { usesNotify = true }
             // A rule with the default action is a no-op; libseccomp rejects it.
             if action == defaultAction { continue }
             var conditions: [scmp_arg_cmp] = []
@@ -67,19 +90,7 @@ struct SeccompCompiler {
             }
         }
 
-        var flags: UInt32 = 0
-        for (index, flag) in (seccomp.flags ?? []).enumerated() {
-            switch flag.rawValue {
-            case "SECCOMP_FILTER_FLAG_TSYNC": flags |= 1
-            case "SECCOMP_FILTER_FLAG_LOG": flags |= 2
-            case "SECCOMP_FILTER_FLAG_SPEC_ALLOW": flags |= 4
-            case "SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV": flags |= 32
-            default: throw SandboxError(.invalidSpec, "linux.seccomp.flags[\(index)]: unknown flag \(flag.rawValue)")
-            }
-        }
-        if usesNotify { flags |= 8 }  // SECCOMP_FILTER_FLAG_NEW_LISTENER
-
-        return Program(instructions: try export(ctx), flags: flags, usesNotify: usesNotify)
+        return try export(ctx)
     }
 
     private static func export(_ ctx: scmp_filter_ctx) throws(SandboxError) -> [UInt8] {

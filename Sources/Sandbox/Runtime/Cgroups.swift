@@ -189,19 +189,32 @@ struct Cgroups: Codable, Sendable, Equatable {
 
     /// Opens the container's v2 directory for clone3(CLONE_INTO_CGROUP).
     /// - Returns: the fd (close-on-exec), or nil when there is no v2 directory or it cannot
-    ///   be opened (the process then joins it after clone, through ``join(pid:skippingUnified:)``).
+    ///   be opened (the process then joins it after clone, through ``join(pid:skipping:)``).
     func openUnifiedDirectory() -> Int32? {
-        guard let unified = directories.first(where: { $0.controllers.isEmpty })?.path else { return nil }
+        guard let unified = unifiedDirectory else { return nil }
         let fd = open(unified, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         return fd >= 0 ? fd : nil
+    }
+
+    /// The `tasks` files of the container's v1 directories, opened for the container's
+    /// first process to move itself in (`csb_plan.cgroup_task_slots` says why that is
+    /// cheaper). A file that cannot be opened is left to ``join(pid:skipping:)``.
+    /// - Returns: the fds (close-on-exec; the caller closes them) and their directories.
+    func openTasksFiles() -> [(fd: Int32, directory: String)] {
+        directories.compactMap { directory in
+            guard !directory.controllers.isEmpty else { return nil }
+            let fd = open(directory.path + "/tasks", O_WRONLY | O_CLOEXEC)
+            return fd >= 0 ? (fd, directory.path) : nil
+        }
     }
 
     /// Moves a process into the container's cgroup in every hierarchy.
     /// - Parameters:
     ///   - pid: the process.
-    ///   - skippingUnified: the process was cloned into the v2 directory already.
-    func join(pid: pid_t, skippingUnified: Bool = false) throws(SandboxError) {
-        for directory in directories where !(skippingUnified && directory.controllers.isEmpty) {
+    ///   - joined: directories the process is in already (it moved itself into its v1
+    ///     ones, or was cloned into the v2 one).
+    func join(pid: pid_t, skipping joined: Set<String> = []) throws(SandboxError) {
+        for directory in directories where !joined.contains(directory.path) {
             do {
                 try writeFile(directory.path + "/cgroup.procs", "\(pid)")
             } catch {

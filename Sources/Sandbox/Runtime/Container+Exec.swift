@@ -85,7 +85,8 @@ extension Container {
         }
         var spec = containerSpec
         spec.process = process
-        let builder = PlanBuilder(spec: spec, process: process, mode: .exec(containerPID: record.pid, namespaces: namespaces))
+        var builder = PlanBuilder(spec: spec, process: process, mode: .exec(containerPID: record.pid, namespaces: namespaces))
+        builder.seccompCache = SeccompCache(stateRoot: runtime.stateRoot)
         let prepared = try stdio.prepare()
         defer { for fd in prepared.ownedChildFDs { close(fd) } }
         let spawned = try await Spawner.spawn(

@@ -160,6 +160,7 @@ public final class Runtime: Sendable {
         builder.rootless = rootless
         builder.idMaps = idMaps
         builder.rootfsOverlay = options.rootfsOverlay
+        builder.seccompCache = SeccompCache(stateRoot: stateRoot)
         let spawned: SpawnedProcess
         do {
             spawned = try await Spawner.spawn(
@@ -220,8 +221,9 @@ public final class Runtime: Sendable {
     /// The states of every container under the state root, sorted by id.
     public func list() throws -> [ContainerState] {
         guard let names = try? FileManager.default.contentsOfDirectory(atPath: stateRoot) else { return [] }
+        // "@cache" and the like are the runtime's own, never a container id.
         return names.sorted().compactMap { name in
-            guard let record = try? ContainerRecord.load(stateRoot: stateRoot, id: name) else { return nil }
+            guard (try? ContainerRecord.validate(id: name)) != nil, let record = try? ContainerRecord.load(stateRoot: stateRoot, id: name) else { return nil }
             return Container(runtime: self, record: record, spawned: nil, io: ContainerIO()).state()
         }
     }

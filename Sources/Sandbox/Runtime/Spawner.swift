@@ -17,6 +17,9 @@ final class SpawnedProcess: @unchecked Sendable {
     var seccompListener: Int32?
     /// The process started inside its cgroup v2 directory (clone3 CLONE_INTO_CGROUP).
     var clonedIntoCgroup = false
+    /// The cgroup directories the process is in without the parent's help: its v2 one
+    /// (clone3 CLONE_INTO_CGROUP) and the v1 ones it writes itself into.
+    var joinedCgroups: Set<String> = []
     /// The plan the child reads until execve.
     let plan: CompiledPlan
 
@@ -91,14 +94,19 @@ enum Spawner {
             throw SandboxError(.system, "container \"\(containerID)\": socketpair", errno: Errno(rawValue: Glibc.errno))
         }
         let (parentEnd, childEnd) = (pair[0], pair[1])
+        // The child moves itself into its v1 cgroups (cheap), not the parent (an RCU grace period).
+        let tasksFiles = setup.cgroups?.openTasksFiles() ?? []
+        defer { for file in tasksFiles { close(file.fd) } }
         let plan: CompiledPlan
         do {
-            plan = try builder.compile(channels: .init(stdio: stdio, extraFiles: extraFiles, sync: childEnd, fifo: fifo))
+            plan = try builder.compile(channels: .init(stdio: stdio, extraFiles: extraFiles, sync: childEnd, fifo: fifo,
+                                                       cgroupTasks: tasksFiles.map(\.fd)))
         } catch {
             close(parentEnd)
             close(childEnd)
             throw error
         }
+        plan.cgroupDescriptions = tasksFiles.map(\.directory)
 
         var pidfd: Int32 = -1
         var intoCgroup: Int32 = 0
@@ -121,6 +129,8 @@ enum Spawner {
         _ = fcntl(parentEnd, F_SETFL, O_NONBLOCK)
         let process = SpawnedProcess(pid: pid, pidfd: pidfd, sync: parentEnd, plan: plan)
         process.clonedIntoCgroup = intoCgroup != 0
+        process.joinedCgroups = Set(plan.cgroupDescriptions)
+        if process.clonedIntoCgroup, let unified = setup.cgroups?.unifiedDirectory { process.joinedCgroups.insert(unified) }
         do {
             try await handshake(process, containerID: containerID, setup: setup)
         } catch {
@@ -173,7 +183,7 @@ enum Spawner {
                     try await runCreateHooks(process, containerID: containerID, setup: setup)
                 }
             case Int32(CSB_MSG_HELLO.rawValue):
-                try await parentSetup(pid: process.pid, containerID: containerID, setup: setup, clonedIntoCgroup: process.clonedIntoCgroup)
+                try await parentSetup(pid: process.pid, containerID: containerID, setup: setup, joinedCgroups: process.joinedCgroups)
                 var go = csb_message(kind: Int32(CSB_MSG_GO.rawValue), step: 0, err: 0, index: -1)
                 do { try negErrno(csb_send_message(process.sync, &go, -1)) } catch {
                     throw SandboxError(.system, "container \"\(containerID)\": sending go to its setup process", errno: error)
@@ -220,14 +230,14 @@ enum Spawner {
         }
     }
 
-    private static func parentSetup(pid: pid_t, containerID: String, setup: ParentSetup, clonedIntoCgroup: Bool) async throws(SandboxError) {
+    private static func parentSetup(pid: pid_t, containerID: String, setup: ParentSetup, joinedCgroups: Set<String>) async throws(SandboxError) {
         func write(_ file: String, _ text: String) throws(SandboxError) {
             do { try writeFile("/proc/\(pid)/\(file)", text) } catch {
                 throw SandboxError(.system, "container \"\(containerID)\": writing /proc/\(pid)/\(file)", errno: error)
             }
         }
         try await setup.idMaps?.write(pid: pid, containerID: containerID)
-        try setup.cgroups?.join(pid: pid, skippingUnified: clonedIntoCgroup)
+        try setup.cgroups?.join(pid: pid, skipping: joinedCgroups)
         if let score = setup.oomScoreAdj { try write("oom_score_adj", "\(score)") }
     }
 
@@ -252,6 +262,7 @@ enum Spawner {
         case CSB_STEP_UNSHARE: what = "creating the cgroup/time namespace"
         case CSB_STEP_TIMENS: what = "writing linux.timeOffsets"
         case CSB_STEP_HOSTNAME: what = "setting the hostname"
+        case CSB_STEP_CGROUP_JOIN: what = "moving into the cgroup \(item(plan.cgroupDescriptions)) (writing its tasks file)"
         case CSB_STEP_LOOPBACK: what = "bringing up the loopback interface (step \(index))"
         case CSB_STEP_DOMAINNAME: what = "setting the domainname"
         case CSB_STEP_ROOT_PROPAGATION: what = "making / a slave mount"

@@ -66,8 +66,11 @@ func pathExists(_ path: String) -> Bool {
 /// rename. Readers see the old or the new contents, never a torn file. `durable` adds an
 /// fsync before the rename; container state does without it (it lives on /run, and it
 /// describes processes that do not survive a crash anyway).
-func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644, durable: Bool = false) throws(Errno) {
-    let temporary = path + ".tmp-\(getpid())"
+/// `temporaryPath` overrides the temporary file's name (unique per writer when several
+/// threads of one process may write the same path).
+func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644, durable: Bool = false,
+                         temporaryPath: String? = nil) throws(Errno) {
+    let temporary = temporaryPath ?? path + ".tmp-\(getpid())"
     let fd = try retryingEINTR { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
     do throws(Errno) {
         var offset = 0

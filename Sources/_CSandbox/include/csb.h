@@ -180,6 +180,12 @@ struct csb_plan {
     int32_t sync_slot;           ///< socket to the parent (SOCK_SEQPACKET)
     int32_t fifo_slot;           ///< start fifo held open O_RDWR: read blocks until start; -1 none
     int32_t exec_after_fifo;     ///< 1 normal; the fifo byte releases execve
+    /// The container's cgroup v1 `tasks` files (opened by the parent): the child writes "0"
+    /// to each, moving only itself. Moving one's own single thread skips the kernel's
+    /// global threadgroup lock, whose write side waits an RCU grace period (10-15 ms here)
+    /// when the parent writes the pid to `cgroup.procs` (and blocks every fork meanwhile).
+    const int32_t *_Nullable cgroup_task_slots;
+    uint32_t cgroup_task_count;
 
     // Hooks (create only)
     uint32_t hooks_sync;         ///< after the mounts, before pivot_root: send CSB_MSG_HOOKS and wait for GO
@@ -213,12 +219,12 @@ enum csb_step {
     CSB_STEP_CAPS, CSB_STEP_AMBIENT, CSB_STEP_NO_NEW_PRIVS, CSB_STEP_SECCOMP, CSB_STEP_CWD,
     CSB_STEP_LOOKUP, CSB_STEP_WAIT_START, CSB_STEP_EXEC, CSB_STEP_UMASK, CSB_STEP_SETSID,
     CSB_STEP_CLOSE_FDS, CSB_STEP_HOOKS_SYNC, CSB_STEP_CREATE_CONTAINER_HOOK, CSB_STEP_START_CONTAINER_HOOK,
-    CSB_STEP_LOOPBACK, CSB_STEP_ROOTFS_MOUNT,
+    CSB_STEP_LOOPBACK, CSB_STEP_ROOTFS_MOUNT, CSB_STEP_CGROUP_JOIN,
 };
 
 /// Message kinds on the sync socket. Why C: sent by the child.
 enum csb_message_kind {
-    CSB_MSG_HELLO = 1,     ///< child → parent: write maps, join cgroups, then send GO
+    CSB_MSG_HELLO = 1,     ///< child → parent (in its v1 cgroups already): write maps, join the rest, then send GO
     CSB_MSG_GO = 2,        ///< parent → child
     CSB_MSG_PTY = 3,       ///< child → parent, with the pty master as SCM_RIGHTS
     CSB_MSG_SECCOMP = 4,   ///< child → parent, with the seccomp listener as SCM_RIGHTS
