@@ -9,6 +9,10 @@
 # (Caisson's bound), --skip-build, --keep-log DIR (copy the raw results there),
 # --state-on-disk (state roots under /tmp instead of the tmpfs /dev/shm).
 #
+# A fourth column, "floor", is the kernel work alone (Benchmarks/kernel-floor.c: the same
+# namespaces, cgroups, mounts, pivot_root and execve with bare system calls, no runtime):
+# no runtime can go below it, so a goal below it cannot be met.
+#
 # All three runtimes keep their state roots on one tmpfs (/dev/shm), as /run is on a usual
 # host, and run the same bundles (one busybox rootfs, `runc spec` configs).
 #
@@ -40,7 +44,7 @@ while [ $# -gt 0 ]; do
 done
 
 [ "$(id -u)" = 0 ] || { echo "compare.sh: run as root (it starts real containers)" >&2; exit 1; }
-for tool in crun runc busybox swift; do
+for tool in crun runc busybox swift cc; do
     command -v "$tool" >/dev/null || { echo "compare.sh: $tool is missing (make deps)" >&2; exit 1; }
 done
 
@@ -124,6 +128,8 @@ STATE=$(mktemp -d "$STATE_PARENT/caisson-compare.XXXXXX")
 RESULTS="$WORK/results.txt"
 B="$WORK/bundles"
 "$BIN" bundles "$B"
+FLOOR="$WORK/kernel-floor"
+cc -O2 -o "$FLOOR" "$HERE/kernel-floor.c"
 bench() { "$BIN" "$@" | tee -a "$RESULTS"; }
 # After many network namespaces are gone, the kernel frees them in a worker for a while:
 # let that finish before the next measurement.
@@ -138,6 +144,7 @@ run_caisson density --count "$DENSITY" --in-flight "$IN_FLIGHT"
 settle
 run_caisson leakcheck --in-flight "$IN_FLIGHT"
 run_caisson bighost --runs "$RUNS" --warmup "$WARMUP"
+
 
 # One CLI runtime: sequential, concurrent, density.
 cli_runtime() {  # name
@@ -174,6 +181,19 @@ log "crun ($(crun --version | head -1))"
 cli_runtime crun
 unmount_hugetlb
 
+# ---------------------------------------------------------------------------- kernel floor
+# After the runtimes: its density phase frees 100-1,000 network namespaces, which the
+# kernel does for a while afterwards (and which would colour a memory measurement).
+log "kernel floor ($FLOOR: the same kernel work, no runtime)"
+floor() { "$FLOOR" "$@" | tee -a "$RESULTS"; }
+floor sequential "$B/rootfs" 1 "$RUNS"
+floor sequential "$B/rootfs" 0 "$RUNS"
+floor sequential "$B/rootfs" 1 "$RUNS" limits
+floor concurrent "$B/rootfs" 1 "$CONC_SECONDS" "$PARALLEL"
+floor concurrent "$B/rootfs" 0 "$CONC_SECONDS" "$PARALLEL"
+floor density "$B/rootfs" "$DENSITY" "$PARALLEL"
+settle
+
 # ---------------------------------------------------------------------------- 10,000
 # Last, so that the kernel state 10,000 namespaces and cgroups leave behind cannot
 # colour the other runtimes' numbers.
@@ -193,65 +213,68 @@ function f(x) { return x == "" ? "—" : (x + 0 >= 100 ? sprintf("%.0f", x) : sp
 function ratio(a, b) { return (a == "" || b == "" || b + 0 == 0) ? "—" : sprintf("%.1f×", a / b) }
 function kmem(p) { return (p ".slab_kib_per_container" in r) ? r[p ".slab_kib_per_container"] + r[p ".kernelstack_kib_per_container"] + r[p ".pagetables_kib_per_container"] : "" }
 function goal(ok, text) { return (ok ? "met " : "MISSED ") text }
-function row(name, c, cr, rc, lower, g) {
+function row(name, c, cr, rc, fl, lower, g) {
     # lower: 1 if smaller is better (ratios shown as other/Caisson), else Caisson/other
-    printf "| %-50s | %9s | %9s | %9s | %9s | %9s | %s\n", name, f(c), f(cr), f(rc),
+    printf "| %-50s | %9s | %9s | %9s | %9s | %9s | %9s | %s\n", name, f(c), f(cr), f(rc), f(fl),
         lower ? ratio(cr, c) : ratio(c, cr), lower ? ratio(rc, c) : ratio(c, rc), g
 }
+function plain(name, c, g) { printf "| %-50s | %9s | %9s | %9s | %9s | %9s | %9s | %s\n", name, c, "", "", "", "", "", g }
+# A relative goal that even the kernel floor misses cannot be met by any runtime.
+function reach(ok, fl_ok, text) { return goal(ok, text) ((!ok && fl_ok == 0) ? " (the kernel floor misses it too)" : "") }
 { r[$1] = $2 }
 END {
     printf "\nCaisson vs crun vs runc — %s — %s — %s\n", when, host, versions
     printf "mode %s: %s sequential runs, %s s concurrency (CLI: %s loops; Caisson: %s in flight), %s sleepers\n\n", mode, runs, secs, par, inflight, dens
-    printf "| %-50s | %9s | %9s | %9s | %9s | %9s | %s\n", "metric", "Caisson", "crun", "runc", "vs crun", "vs runc", "goal"
-    printf "|%s|%s|%s|%s|%s|%s|------\n", "----------------------------------------------------", "-----------", "-----------", "-----------", "-----------", "-----------"
+    printf "| %-50s | %9s | %9s | %9s | %9s | %9s | %9s | %s\n", "metric", "Caisson", "crun", "runc", "floor", "vs crun", "vs runc", "goal"
+    printf "|%s|%s|%s|%s|%s|%s|%s|------\n", "----------------------------------------------------", "-----------", "-----------", "-----------", "-----------", "-----------", "-----------"
     for (i = 1; i <= 3; i++) {
         n = i == 1 ? "netns" : (i == 2 ? "nonet" : "limits")
         label = i == 1 ? "with netns" : (i == 2 ? "without netns" : "with netns + memory/pids limits")
-        c = v("caisson.seq." n ".median_ms"); cr = v("crun.seq." n ".median_ms")
-        row("lifecycle /bin/true " label ", median ms", c, cr, v("runc.seq." n ".median_ms"), 1,
-            goal(c != "" && cr != "" && c <= cr / 4, "≤ 1/4 of crun"))
-        row("lifecycle /bin/true " label ", p90 ms", v("caisson.seq." n ".p90_ms"), v("crun.seq." n ".p90_ms"), v("runc.seq." n ".p90_ms"), 1, "")
-        row("CPU ms per lifecycle " label, v("caisson.seq." n ".cpu_ms_per_run"), v("crun.seq." n ".cpu_ms_per_run"), v("runc.seq." n ".cpu_ms_per_run"), 1, "")
+        c = v("caisson.seq." n ".median_ms"); cr = v("crun.seq." n ".median_ms"); fl = v("floor.seq." n ".median_ms")
+        row("lifecycle /bin/true " label ", median ms", c, cr, v("runc.seq." n ".median_ms"), fl, 1,
+            reach(c != "" && cr != "" && c <= cr / 4, fl == "" ? "" : (fl <= cr / 4), "≤ 1/4 of crun"))
+        row("lifecycle /bin/true " label ", p90 ms", v("caisson.seq." n ".p90_ms"), v("crun.seq." n ".p90_ms"), v("runc.seq." n ".p90_ms"), v("floor.seq." n ".p90_ms"), 1, "")
+        row("CPU ms per lifecycle " label, v("caisson.seq." n ".cpu_ms_per_run"), v("crun.seq." n ".cpu_ms_per_run"), v("runc.seq." n ".cpu_ms_per_run"), v("floor.seq." n ".cpu_ms_per_run"), 1, "")
     }
     c = v("caisson.cgroup.median_ms"); l = v("caisson.seq.limits.median_ms")
-    row("cgroup dirs + limits + rmdir alone, median ms", c, "", "", 1,
+    row("cgroup dirs + limits + rmdir alone, median ms", c, "", "", "", 1,
         (c != "" && l != "") ? sprintf("%.0f%% of the lifecycle with limits", 100 * c / l) : "")
     for (i = 1; i <= 2; i++) {
         n = i == 1 ? "netns" : "nonet"; label = i == 1 ? "with netns" : "without netns"
-        c = v("caisson.conc." n ".per_s"); cr = v("crun.conc." n ".per_s")
-        row("concurrent lifecycles/s " label, c, cr, v("runc.conc." n ".per_s"), 0,
-            goal(c != "" && cr != "" && c >= 4 * cr, "≥ 4× crun"))
+        c = v("caisson.conc." n ".per_s"); cr = v("crun.conc." n ".per_s"); fl = v("floor.conc." n ".per_s")
+        row("concurrent lifecycles/s " label, c, cr, v("runc.conc." n ".per_s"), fl, 0,
+            reach(c != "" && cr != "" && c >= 4 * cr, fl == "" ? "" : (fl >= 4 * cr), "≥ 4× crun"))
     }
-    c = v("caisson.density.start_s"); cr = v("crun.density.start_s")
-    row(sprintf("density: %s sleepers all started, s", dens), c, cr, v("runc.density.start_s"), 1,
-        goal(c != "" && cr != "" && c * 5 <= cr, "≥ 5× faster than crun"))
+    c = v("caisson.density.start_s"); cr = v("crun.density.start_s"); fl = v("floor.density.start_s")
+    row(sprintf("density: %s sleepers all started, s", dens), c, cr, v("runc.density.start_s"), fl, 1,
+        reach(c != "" && cr != "" && c * 5 <= cr, fl == "" ? "" : (fl * 5 <= cr), "≥ 5× faster than crun"))
     c = v("caisson.density.memavail_kib_per_container"); cr = v("crun.density.memavail_kib_per_container")
-    row("density: MemAvailable drop, KiB/container", c, cr, v("runc.density.memavail_kib_per_container"), 1,
+    row("density: MemAvailable drop, KiB/container", c, cr, v("runc.density.memavail_kib_per_container"), "", 1,
         goal(c != "" && cr != "" && c <= cr, "≤ crun"))
     c = kmem("caisson.density"); cr = kmem("crun.density")
-    row("density: kernel slab+stacks+page tables, KiB/ctr", c, cr, kmem("runc.density"), 1, "")
+    row("density: kernel slab+stacks+page tables, KiB/ctr", c, cr, kmem("runc.density"), "", 1, "")
     c = v("caisson.density.host_rss_kib_per_container")
-    row("density: host process RSS, KiB/container", c, "", "", 1, goal(c != "" && c < 64, "< 64 KiB"))
-    row("density: delete all, s", v("caisson.density.delete_s"), v("crun.density.delete_s"), v("runc.density.delete_s"), 1, "")
+    row("density: host process RSS, KiB/container", c, "", "", "", 1, goal(c != "" && c < 64, "< 64 KiB"))
+    row("density: delete all, s", v("caisson.density.delete_s"), v("crun.density.delete_s"), v("runc.density.delete_s"), "", 1, "")
     left = v("caisson.density.left_state_dirs") + v("caisson.density.left_processes") + v("caisson.density.left_cgroups")
-    row("density: left behind (state, processes, cgroups)", left, v("crun.density.left_cgroups"), v("runc.density.left_cgroups"), 1, goal(left == 0, "none"))
+    row("density: left behind (state, processes, cgroups)", left, v("crun.density.left_cgroups"), v("runc.density.left_cgroups"), "", 1, goal(left == 0, "none"))
     c = v("caisson.leakcheck.parent_dirs_left")
-    row("cgroup parent dirs left by concurrent containers", c, "", "", 1, goal(c == 0, "none"))
+    row("cgroup parent dirs left by concurrent containers", c, "", "", "", 1, goal(c == 0, "none"))
     if ("caisson.huge.start_s" in r) {
-        row("10,000 sleepers: all started, s", v("caisson.huge.start_s"), "", "", 1,
+        row("10,000 sleepers: all started, s", v("caisson.huge.start_s"), "", "", "", 1,
             goal(v("caisson.huge.started") == 10000 && v("caisson.huge.running") == 10000, "10,000 alive, no failure"))
-        row("10,000 sleepers: MemAvailable KiB/container", v("caisson.huge.memavail_kib_per_container"), "", "", 1, "")
-        row("10,000 sleepers: host RSS KiB/container", v("caisson.huge.host_rss_kib_per_container"), "", "", 1, "")
+        row("10,000 sleepers: MemAvailable KiB/container", v("caisson.huge.memavail_kib_per_container"), "", "", "", 1, "")
+        row("10,000 sleepers: host RSS KiB/container", v("caisson.huge.host_rss_kib_per_container"), "", "", "", 1, "")
     }
     for (i = 1; i <= 2; i++) {
         n = i == 1 ? "netns" : "nonet"; label = i == 1 ? "with netns" : "without netns"
         s = v("caisson.small." n ".median_ms"); b = v("caisson.big." n ".median_ms")
-        printf "| %-50s | %9s | %9s | %9s | %9s | %9s | %s\n", "big host (2 GiB, 50 threads) " n ", median ms", f(b), "", "", "", "",
-            goal(s != "" && b != "" && b <= 1.2 * s, sprintf("≤ 1.2× small host (%s ms): %s", f(s), ratio(b, s)))
+        plain("big host (2 GiB, 50 threads) " n ", median ms", f(b),
+            goal(s != "" && b != "" && b <= 1.2 * s, sprintf("≤ 1.2× small host (%s ms): %s", f(s), ratio(b, s))))
     }
     d = v("caisson.created.system_pagetables_delta_kib"); m = v("caisson.created.child_shares_host_mm")
-    printf "| %-50s | %9s | %9s | %9s | %9s | %9s | %s\n", "created, not started: page tables added, KiB", f(d), "", "", "", "",
-        goal(m == 1 && d + 0 < v("caisson.big.host_vmpte_kib") / 4, sprintf("no copy of the host page tables, %s KiB (child shares host mm: %s)", f(v("caisson.big.host_vmpte_kib")), m == 1 ? "yes" : "no"))
-    printf "| %-50s | %9s | %9s | %9s | %9s | %9s |\n", "created, not started: host VmRSS added, KiB", f(v("caisson.created.host_vmrss_delta_kib")), "", "", "", ""
-    printf "\n(\"vs\" columns: how many times better Caisson is; > 1× means Caisson wins.)\n"
+    plain("created, not started: page tables added, KiB", f(d),
+        goal(m == 1 && d + 0 < v("caisson.big.host_vmpte_kib") / 4, sprintf("no copy of the host page tables, %s KiB (child shares host mm: %s)", f(v("caisson.big.host_vmpte_kib")), m == 1 ? "yes" : "no")))
+    plain("created, not started: host VmRSS added, KiB", f(v("caisson.created.host_vmrss_delta_kib")), "")
+    printf "\n(\"vs\" columns: how many times better Caisson is; > 1× means Caisson wins. \"floor\": the kernel work alone, Benchmarks/kernel-floor.c.)\n"
 }' "$RESULTS"
