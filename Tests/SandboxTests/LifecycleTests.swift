@@ -20,6 +20,37 @@ struct LifecycleTests {
         }
     }
 
+    @Test("the spec is recorded for other processes: a bundle's config.json as it is, a spec given in memory encoded; exec reads either back")
+    func specRecorded() async throws {
+        try await withSandbox { env in
+            let bundle = try BusyboxBundle.make(in: env.bundleDirectory, args: ["/bin/sleep", "1000"])
+            _ = try await env.runtime.create(id: "from-bundle", bundle: bundle.path)
+            let config = try Data(contentsOf: URL(fileURLWithPath: bundle.path + "/config.json"))
+            let bundleHostname = try #require(try OCIJSON.decode(RuntimeSpec.self, from: config).hostname)
+            #expect(try Data(contentsOf: URL(fileURLWithPath: env.paths.stateRoot + "/from-bundle/spec.json")) == config)
+
+            var spec = try OCIJSON.decode(RuntimeSpec.self, from: config)
+            spec.hostname = "in-memory"
+            _ = try await env.runtime.create(id: "from-spec", spec: spec, bundle: bundle.path)
+            let recorded = try OCIJSON.decode(RuntimeSpec.self, from: Data(contentsOf: URL(fileURLWithPath: env.paths.stateRoot + "/from-spec/spec.json")))
+            #expect(recorded == spec)
+
+            // Another handle (as another process would) execs with the recorded spec.
+            for id in ["from-bundle", "from-spec"] {
+                let handle = try env.runtime.container(id: id)
+                try await handle.start()
+                var process = try #require(spec.process)
+                process.args = ["/bin/hostname"]
+                process.terminal = false
+                let exec = try await handle.exec(process, stdio: .pipes)
+                let out = String(decoding: try await exec.io.standardOutput!.readAll(), as: UTF8.self)
+                #expect(try await exec.wait() == .exited(0))
+                #expect(out == (id == "from-spec" ? "in-memory\n" : "\(bundleHostname)\n"))
+                try await handle.delete(force: true)
+            }
+        }
+    }
+
     @Test("exit codes and signals are results")
     func exitCode() async throws {
         try await withSandbox { env in

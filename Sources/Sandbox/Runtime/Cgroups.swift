@@ -113,7 +113,8 @@ struct Cgroups: Codable, Sendable, Equatable {
         let own: [String: String]
         do {
             hierarchies = try Self.hierarchies()
-            own = try ownPaths()
+            // Only a relative cgroupsPath depends on where this process is.
+            own = cgroupsPath.hasPrefix("/") ? [:] : try ownPaths()
         } catch {
             throw SandboxError(.system, "cgroups: reading /proc/self/mountinfo and /proc/self/cgroup", errno: error)
         }

@@ -36,12 +36,14 @@ struct ContainerRecord: Codable, Sendable {
         case id, bundle, rootfs, pid, pidStartTime, created, cgroups, ociVersion, annotations, hooks
     }
 
+    /// - Parameter specJSON: the bytes `spec` was decoded from (a bundle's config.json),
+    ///   written to spec.json as they are instead of encoding the spec again.
     init(id: String, bundle: String, rootfs: String, pid: Int32, pidStartTime: UInt64, created: String,
-         cgroups: Cgroups?, spec: RuntimeSpec) {
+         cgroups: Cgroups?, spec: RuntimeSpec, specJSON: [UInt8]? = nil) {
         (self.id, self.bundle, self.rootfs, self.pid, self.pidStartTime, self.created, self.cgroups) =
             (id, bundle, rootfs, pid, pidStartTime, created, cgroups)
         (ociVersion, annotations, hooks) = (spec.ociVersion, spec.annotations, spec.hooks)
-        specSource = SpecSource(spec: spec)
+        specSource = SpecSource(spec: spec, json: specJSON)
     }
 
     /// The whole spec, read from spec.json on first use.
@@ -58,7 +60,7 @@ struct ContainerRecord: Codable, Sendable {
         }
         set {
             (ociVersion, annotations, hooks) = (newValue.ociVersion, newValue.annotations, newValue.hooks)
-            specSource = SpecSource(spec: newValue)
+            specSource = SpecSource(spec: newValue, json: nil)
         }
     }
 
@@ -79,7 +81,11 @@ struct ContainerRecord: Codable, Sendable {
     /// Writes spec.json (when the spec is new or changed), then state.json, each atomically.
     func save(stateRoot: String) throws(SandboxError) {
         let paths = Self.paths(stateRoot: stateRoot, id: id)
-        if let spec = specSource.unsaved {
+        if let json = specSource.unsavedJSON {
+            do { try writeFileAtomically(paths.spec, json, mode: 0o600) } catch {
+                throw SandboxError(.system, "container \"\(id)\": writing \(paths.spec)", errno: error)
+            }
+        } else if let spec = specSource.unsaved {
             try Self.write(spec, to: paths.spec, id: id)
         }
         try Self.write(self, to: paths.record, id: id)
@@ -132,12 +138,16 @@ enum ProcStat {
     /// The start time (field 22 of /proc/<pid>/stat) and the state letter, or nil if gone.
     static func stat(_ pid: pid_t) -> (startTime: UInt64, state: Character)? {
         guard let bytes = try? readFile("/proc/\(pid)/stat") else { return nil }
-        let text = String(decoding: bytes, as: UTF8.self)
         // The command name may contain spaces and parentheses: fields start after the last ')'.
-        guard let close = text.lastIndex(of: ")") else { return nil }
-        let fields = text[text.index(after: close)...].split(separator: " ")
-        guard fields.count > 19, let start = UInt64(fields[19]), let state = fields[0].first else { return nil }
-        return (start, state)
+        guard let close = bytes.lastIndex(of: UInt8(ascii: ")")) else { return nil }
+        let fields = bytes[(close + 1)...].split(separator: UInt8(ascii: " "), maxSplits: 21)
+        guard fields.count > 19, !fields[19].isEmpty, let stateByte = fields[0].first else { return nil }
+        var start: UInt64 = 0
+        for digit in fields[19] {
+            guard digit >= UInt8(ascii: "0"), digit <= UInt8(ascii: "9") else { return nil }
+            start = start &* 10 &+ UInt64(digit - UInt8(ascii: "0"))
+        }
+        return (start, Character(Unicode.Scalar(stateByte)))
     }
 }
 
@@ -148,17 +158,21 @@ private final class SpecSource: Sendable {
     private let decoded: Mutex<RuntimeSpec?>
     /// A spec that came from memory and is not in spec.json yet.
     let unsaved: RuntimeSpec?
+    /// The JSON it was decoded from, if any: written as is.
+    let unsavedJSON: [UInt8]?
 
     init(path: String?) {
         self.path = path
         decoded = Mutex(nil)
         unsaved = nil
+        unsavedJSON = nil
     }
 
-    init(spec: RuntimeSpec) {
+    init(spec: RuntimeSpec, json: [UInt8]?) {
         path = nil
         decoded = Mutex(spec)
         unsaved = spec
+        unsavedJSON = json
     }
 
     func spec(id: String) throws(SandboxError) -> RuntimeSpec {

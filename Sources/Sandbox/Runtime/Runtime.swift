@@ -76,14 +76,16 @@ public final class Runtime: Sendable {
         let bundlePath = Self.absolute(bundle)
         let configPath = bundlePath + "/config.json"
         let spec: RuntimeSpec
+        let json: [UInt8]
         do {
-            spec = try OCIJSON.decode(RuntimeSpec.self, from: Data(try readFile(configPath)))
+            json = try readFile(configPath)
+            spec = try OCIJSON.decode(RuntimeSpec.self, from: Data(json))
         } catch let error as Errno {
             throw SandboxError(.invalidSpec, "bundle \(bundlePath): cannot read config.json", errno: error)
         } catch {
             throw SandboxError(.invalidSpec, "\(configPath): \(error)")
         }
-        return try await create(id: id, spec: spec, bundle: bundlePath, options: options)
+        return try await create(id: id, spec: spec, specJSON: json, bundle: bundlePath, options: options)
     }
 
     /// Creates a container from a runtime spec.
@@ -95,6 +97,11 @@ public final class Runtime: Sendable {
     /// - Returns: the container, in the `created` state.
     /// - Throws: ``SandboxError``; nothing is left behind on failure.
     public func create(id: String, spec: RuntimeSpec, bundle: String, options: CreateOptions = CreateOptions()) async throws -> Container {
+        try await create(id: id, spec: spec, specJSON: nil, bundle: bundle, options: options)
+    }
+
+    /// `specJSON`: the bytes `spec` was decoded from, kept as the container's spec.json.
+    private func create(id: String, spec: RuntimeSpec, specJSON: [UInt8]?, bundle: String, options: CreateOptions) async throws -> Container {
         try ContainerRecord.validate(id: id)
         let bundlePath = Self.absolute(bundle)
         guard let process = spec.process else { throw SandboxError(.invalidSpec, "process: missing") }
@@ -195,7 +202,7 @@ public final class Runtime: Sendable {
         let record = ContainerRecord(
             id: id, bundle: bundlePath, rootfs: rootfs, pid: spawned.pid,
             pidStartTime: ProcStat.stat(spawned.pid)?.startTime ?? 0,
-            created: rfc3339Now(), cgroups: cgroups, spec: spec)
+            created: rfc3339Now(), cgroups: cgroups, spec: spec, specJSON: specJSON)
         do {
             try record.save(stateRoot: stateRoot)
         } catch {

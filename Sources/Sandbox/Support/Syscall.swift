@@ -37,23 +37,26 @@ func writeFile(_ path: String, _ contents: String) throws(Errno) {
     if written != bytes.count { throw Errno.ioError }
 }
 
-/// Reads a small file (procfs, state files) whole.
+/// Reads a small file (procfs, cgroupfs, state files) whole: a 4 KiB first read (most of
+/// these files are a line or two), doubling while the file goes on.
 func readFile(_ path: String) throws(Errno) -> [UInt8] {
     let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
     defer { close(fd) }
     var out: [UInt8] = []
-    var chunk = [UInt8](repeating: 0, count: 65536)
+    var chunk = 4096
     while true {
-        let n = chunk.withUnsafeMutableBytes { buffer in
+        var failure: Int32 = 0
+        let piece = [UInt8](unsafeUninitializedCapacity: chunk) { buffer, count in
             var n: Int
             repeat { n = read(fd, buffer.baseAddress, buffer.count) } while n < 0 && Glibc.errno == EINTR
-            return n
+            if n < 0 { failure = Glibc.errno }
+            count = max(n, 0)
         }
-        if n < 0 { throw Errno(rawValue: Glibc.errno) }
-        if n == 0 { break }
-        out.append(contentsOf: chunk[0..<n])
+        if failure != 0 { throw Errno(rawValue: failure) }
+        if piece.isEmpty { return out }
+        if out.isEmpty { out = piece } else { out += piece }
+        chunk = min(chunk * 2, 1 << 20)
     }
-    return out
 }
 
 /// Whether a path exists (without following a final symlink).
