@@ -6,7 +6,7 @@ import SystemPackage
 
 /// Compiled seccomp programs, kept so that the same profile is compiled by libseccomp once.
 ///
-/// Why: libseccomp takes ~14 ms here to compile podman's default profile (370 syscalls,
+/// Why: libseccomp takes ~14 ms here to compile podman's default profile (434 syscalls,
 /// three architectures), more than the rest of a `create`. Engines pass the same profile
 /// to every container, and the `caisson` CLI is a new process per command, so the
 /// programs are kept in memory (per process) and in files under the state root (across
