@@ -383,7 +383,8 @@ static void c_reset_signals(const struct csb_plan *p) {
     }
 }
 
-static void c_wait_go(const struct csb_plan *p) {
+static void c_wait_go(const struct csb_plan *p, int cloned_into_cgroup) {
+    if (p->go == CSB_GO_NEVER || (p->go == CSB_GO_UNLESS_IN_CGROUP && cloned_into_cgroup)) return;
     c_send(p->sync_slot, CSB_MSG_HELLO, 0, 0, -1, -1);
     struct csb_message m;
     c_memset(&m, 0, sizeof m);
@@ -712,7 +713,7 @@ static long c_lookup(const struct csb_plan *p, char *out) {
 }
 
 /// Phase 1, in the first child: own fds, default signals, non-dumpable, parent's go.
-static void c_prepare(const struct csb_plan *p) {
+static void c_prepare(const struct csb_plan *p, int cloned_into_cgroup) {
     c_shuffle_fds(p);
     c_reset_signals(p);
     // Into the container's v1 cgroups before anything else, by our own hand (see
@@ -731,7 +732,7 @@ static void c_prepare(const struct csb_plan *p) {
     // belong to root). Nothing of the container exists before GO, and only the runtime's
     // own user could reach this process meanwhile; it turns non-dumpable right after.
     if (!p->dumpable_until_go) TRY(CSB_STEP_DUMPABLE, -1, CSB_SYS2(SYS_prctl, PR_SET_DUMPABLE, 0));
-    c_wait_go(p);
+    c_wait_go(p, cloned_into_cgroup);
     if (p->dumpable_until_go) TRY(CSB_STEP_DUMPABLE, -1, CSB_SYS2(SYS_prctl, PR_SET_DUMPABLE, 0));
     int user_namespace = (p->clone_flags & CSB_CLONE_NEWUSER) != 0;
     for (uint32_t i = 0; i < p->setns_count; i++) {
@@ -837,7 +838,7 @@ static int c_grandchild(void *arg) {
 int csb_child_main(void *arg) {
     const struct csb_child_args *a = arg;
     const struct csb_plan *p = a->plan;
-    c_prepare(p);
+    c_prepare(p, a->cloned_into_cgroup);
     if (!p->fork_after_setns) return c_finish(p);
 
     // A joined pid namespace applies to children only: continue in a child that the

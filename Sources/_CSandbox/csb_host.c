@@ -41,6 +41,7 @@ static char *csb_child_stack(const struct csb_plan *plan, void *stack, size_t st
     struct csb_child_args *args = (struct csb_child_args *)(base + stack_size - 64);
     args->plan = plan;
     args->second_stack_top = base + half;
+    args->cloned_into_cgroup = 0;
     *out = args;
     return (char *)((uintptr_t)((char *)args - 64) & ~(uintptr_t)15);
 }
@@ -120,6 +121,7 @@ int csb_spawn_into_cgroup(const struct csb_plan *plan, void *stack, size_t stack
         clone_args.stack = (uint64_t)(uintptr_t)stack;
         clone_args.stack_size = (uint64_t)(top - (char *)stack);
         clone_args.cgroup = (uint64_t)cgroup_fd;
+        args->cloned_into_cgroup = 1;  // read by the child only if this clone succeeds
         long pid = csb_clone3_call(&clone_args, sizeof clone_args, csb_child_main, args);
         if (pid > 0) {
             *into_cgroup = 1;

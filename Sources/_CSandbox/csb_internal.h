@@ -8,6 +8,7 @@
 struct csb_child_args {
     const struct csb_plan *plan;
     void *second_stack_top;  ///< stack of the process forked after joining a pid namespace
+    int cloned_into_cgroup;  ///< clone3 started the child in its v2 cgroup (CLONE_INTO_CGROUP)
 };
 
 /// The first child's entry point (csb_child.c).

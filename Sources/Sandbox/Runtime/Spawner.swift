@@ -83,6 +83,17 @@ enum Spawner {
         /// For hooks: the spec and bundle (create only).
         var spec: RuntimeSpec?
         var bundle: String = ""
+
+        /// Whether the child must wait at HELLO for this setup: not when all it would do is
+        /// join cgroups that the child enters itself (its v1 `tasks` files, `childJoins`)
+        /// or is cloned into (the v2 one).
+        func go(childJoins: Set<String>, canCloneIntoCgroup: Bool) -> csb_go {
+            let directories = cgroups?.directories ?? []
+            let parentJoinsV1 = directories.contains { !$0.controllers.isEmpty && !childJoins.contains($0.path) }
+            if idMaps != nil || oomScoreAdj != nil || parentJoinsV1 { return CSB_GO_ALWAYS }
+            guard directories.contains(where: { $0.controllers.isEmpty }) else { return CSB_GO_NEVER }
+            return canCloneIntoCgroup ? CSB_GO_UNLESS_IN_CGROUP : CSB_GO_ALWAYS
+        }
     }
 
     /// Clones the child and drives it to "created" (waiting for start) or, without a
@@ -112,6 +123,7 @@ enum Spawner {
         var intoCgroup: Int32 = 0
         // On cgroup v2 the child starts inside its cgroup (no window outside its limits).
         let cgroupFD = setup.cgroups?.openUnifiedDirectory() ?? -1
+        plan.plan.pointee.go = setup.go(childJoins: Set(plan.cgroupDescriptions), canCloneIntoCgroup: cgroupFD >= 0).rawValue
         var oldMask = [UInt8](repeating: 0, count: 128)
         // No signal handler of the host may run on the child's stack before it resets them.
         oldMask.withUnsafeMutableBytes { csb_block_all_signals($0.baseAddress!) }

@@ -186,6 +186,10 @@ struct csb_plan {
     /// when the parent writes the pid to `cgroup.procs` (and blocks every fork meanwhile).
     const int32_t *_Nullable cgroup_task_slots;
     uint32_t cgroup_task_count;
+    /// Whether the child says HELLO and waits for the parent's GO (enum csb_go). The
+    /// parent's part — id maps, joining cgroups it could not enter itself, oom_score_adj —
+    /// is often empty; then the round trip is skipped.
+    uint32_t go;
 
     // Hooks (create only)
     uint32_t hooks_sync;         ///< after the mounts, before pivot_root: send CSB_MSG_HOOKS and wait for GO
@@ -220,6 +224,13 @@ enum csb_step {
     CSB_STEP_LOOKUP, CSB_STEP_WAIT_START, CSB_STEP_EXEC, CSB_STEP_UMASK, CSB_STEP_SETSID,
     CSB_STEP_CLOSE_FDS, CSB_STEP_HOOKS_SYNC, CSB_STEP_CREATE_CONTAINER_HOOK, CSB_STEP_START_CONTAINER_HOOK,
     CSB_STEP_LOOPBACK, CSB_STEP_ROOTFS_MOUNT, CSB_STEP_CGROUP_JOIN,
+};
+
+/// When the child waits for GO. Why C: read by the child.
+enum csb_go {
+    CSB_GO_ALWAYS = 0,          ///< the parent has work at HELLO
+    CSB_GO_UNLESS_IN_CGROUP = 1, ///< only to be moved into its v2 cgroup when clone3 could not start it there
+    CSB_GO_NEVER = 2,           ///< nothing for the parent to do
 };
 
 /// Message kinds on the sync socket. Why C: sent by the child.
