@@ -168,9 +168,20 @@ extension Cgroups {
         // Checked on v1 too, so a spec means the same on both drivers.
         let policy = try Self.reduce(list)
         if let directory = directory(for: "devices") {
+            // Each file opened once, one write per rule (the kernel takes one rule per write):
+            // a path lookup in cgroupfs per rule was a visible part of a create.
+            var open: [String: Int32] = [:]
+            defer { for fd in open.values { close(fd) } }
             for rule in list {
                 let file = directory + "/" + (rule.allow ? "devices.allow" : "devices.deny")
-                do { try writeFile(file, rule.v1Line) } catch {
+                do {
+                    let fd: Int32
+                    if let opened = open[file] { fd = opened } else {
+                        fd = try retryingEINTR { Glibc.open(file, O_WRONLY | O_CLOEXEC) }
+                        open[file] = fd
+                    }
+                    try writeWhole(fd, rule.v1Line)
+                } catch {
                     throw SandboxError(.invalidSpec, "\(rule.field): writing \"\(rule.v1Line)\" to \(file)", errno: error)
                 }
             }

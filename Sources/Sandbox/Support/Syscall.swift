@@ -27,6 +27,11 @@ func negErrno<T: FixedWidthInteger & SignedInteger>(_ result: T) throws(Errno) -
 func writeFile(_ path: String, _ contents: String) throws(Errno) {
     let fd = try retryingEINTR { open(path, O_WRONLY | O_CLOEXEC) }
     defer { close(fd) }
+    try writeWhole(fd, contents)
+}
+
+/// One write(2) of a whole string to an open procfs/cgroupfs file; a short write is EIO.
+func writeWhole(_ fd: Int32, _ contents: String) throws(Errno) {
     let bytes = Array(contents.utf8)
     let written = bytes.withUnsafeBytes { buffer in
         var n: Int
