@@ -78,6 +78,13 @@ struct ContainerRecord: Codable, Sendable {
 
     static func paths(stateRoot: String, id: String) -> Paths { Paths(directory: stateRoot + "/" + id) }
 
+    /// Lets go of the spec in memory once spec.json holds it: a live container's handle
+    /// then costs the host a few KiB less (the decoded spec is most of what it held), and
+    /// the spec is read back, once, by whatever needs it (exec, update, ``Container/spec``).
+    mutating func keepSpecOnDiskOnly(stateRoot: String) {
+        specSource = SpecSource(path: Self.paths(stateRoot: stateRoot, id: id).spec)
+    }
+
     /// Writes spec.json (when the spec is new or changed), then state.json, each atomically.
     func save(stateRoot: String) throws(SandboxError) {
         let paths = Self.paths(stateRoot: stateRoot, id: id)

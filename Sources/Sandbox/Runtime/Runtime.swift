@@ -199,7 +199,7 @@ public final class Runtime: Sendable {
             }
         }
 
-        let record = ContainerRecord(
+        var record = ContainerRecord(
             id: id, bundle: bundlePath, rootfs: rootfs, pid: spawned.pid,
             pidStartTime: ProcStat.stat(spawned.pid)?.startTime ?? 0,
             created: rfc3339Now(), cgroups: cgroups, spec: spec, specJSON: specJSON)
@@ -209,6 +209,7 @@ public final class Runtime: Sendable {
             _ = killAndReap(spawned)
             throw error
         }
+        record.keepSpecOnDiskOnly(stateRoot: stateRoot)
         cleanup.cancel()
         close(fifo)
         for fd in prepared.ownedChildFDs { close(fd) }
