@@ -64,6 +64,32 @@ struct SeccompCacheTests {
         }
     }
 
+    @Test("the directory is bounded: at the limit, the oldest half of the programs goes before a new one")
+    func bounded() throws {
+        try withCacheDirectory { root in
+            let cache = SeccompCache(stateRoot: root, usesMemory: false)
+            let directory = root + "/@cache/seccomp"
+            func profile(_ n: Int) -> LinuxSeccomp {
+                LinuxSeccomp(defaultAction: .allow, syscalls: [.init(names: ["mkdir"], action: .errno, errnoRet: UInt(n))])
+            }
+            var paths: [String] = []
+            for n in 1...SeccompCache.maximumFiles {
+                _ = try SeccompCompiler.compile(profile(n), cache: cache)
+                let path = SeccompCache.path(in: directory, key: SeccompCache.key(for: profile(n)))
+                paths.append(path)
+                // Distinct ages, oldest first (the trim goes by modification time).
+                var times = [timespec(tv_sec: 1_000_000 + n, tv_nsec: 0), timespec(tv_sec: 1_000_000 + n, tv_nsec: 0)]
+                #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
+            }
+            #expect(try FileManager.default.contentsOfDirectory(atPath: directory).count == SeccompCache.maximumFiles)
+            _ = try SeccompCompiler.compile(profile(SeccompCache.maximumFiles + 1), cache: cache)
+            let left = Set(try FileManager.default.contentsOfDirectory(atPath: directory).map { directory + "/" + $0 })
+            #expect(left.count == SeccompCache.maximumFiles / 2 + 1)
+            #expect(left.isDisjoint(with: paths.prefix(SeccompCache.maximumFiles / 2)), "the oldest half went")
+            #expect(left.isSuperset(of: paths.suffix(SeccompCache.maximumFiles / 2)), "the newest half stayed")
+        }
+    }
+
     @Test("the key holds every field that shapes the program, in order")
     func keyCoversTheProgram() {
         let base = LinuxSeccomp(defaultAction: .errno, defaultErrnoRet: 1, architectures: [.init(rawValue: "SCMP_ARCH_X86_64")],

@@ -1,3 +1,8 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 import CSeccomp
 import Glibc
 import OCISpec
@@ -79,6 +84,7 @@ struct SeccompCache: Sendable {
             _ = mkdir(String(directory[..<(directory.lastIndex(of: "/") ?? directory.endIndex)]), 0o700)
             _ = mkdir(directory, 0o700)
         }
+        Self.trim(directory)
         let path = Self.path(in: directory, key: key)
         // A unique temporary name: two tasks of one process may store the same key at once.
         let temporary = "\(directory)/.tmp-\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)"
@@ -91,6 +97,24 @@ struct SeccompCache: Sendable {
         } catch {
             unlink(temporary)
         }
+    }
+
+    /// At most this many programs on disk: a handful of profiles is the norm (an engine's
+    /// default, a few custom ones); a caller that makes a new profile per container must
+    /// not fill the state root.
+    static let maximumFiles = 64
+
+    /// Before a new program goes in: when the directory holds `maximumFiles` programs,
+    /// the least recently written half goes (a store is rare: only after a compile).
+    static func trim(_ directory: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+        let programs = names.filter { $0.hasSuffix(".bpf") }
+        guard programs.count >= maximumFiles else { return }
+        let byAge = programs.map { name -> (String, Int) in
+            let path = directory + "/" + name
+            return (path, fileStatus(path).map { Int($0.st_mtim.tv_sec) } ?? 0)
+        }.sorted { $0.1 < $1.1 }
+        for (path, _) in byAge.prefix(programs.count - maximumFiles / 2) { unlink(path) }
     }
 
     /// The file for `key`: the FNV-1a hash of the key names it (the key inside decides).
