@@ -24,10 +24,11 @@ public enum LeakCheck {
         return text.split(separator: "\n").map(String.init).filter { $0.contains(needle) }
     }
 
-    /// What is left under a state root besides the runtime's own cache (`@cache`, kept
-    /// on purpose: compiled seccomp programs): container directories and stray files.
+    /// What is left under a state root besides the runtime's own files (names starting
+    /// with `@`, which no container id can: `@cache` of compiled seccomp programs, the
+    /// `@cgroup-parents` list): container directories and stray files.
     public static func stateEntries(in stateRoot: String) -> [String] {
-        ((try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? []).filter { $0 != "@cache" }.sorted()
+        ((try? FileManager.default.contentsOfDirectory(atPath: stateRoot)) ?? []).filter { !$0.hasPrefix("@") }.sorted()
     }
 
     /// cgroup directories named like `needle` under /sys/fs/cgroup (depth ≤ 3).

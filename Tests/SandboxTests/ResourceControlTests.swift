@@ -40,6 +40,52 @@ struct ResourceControlTests {
         }
     }
 
+    @Test("a cgroup parent made for containers goes with the last of them; a parent made by someone else stays")
+    func cgroupParents() async throws {
+        try await withSandbox { env in
+            let parent = "caisson-test-parent-\(getpid())"
+            let bundle = try env.bundle("parents", ["/bin/sleep", "1000"])
+            let config = try OCIJSON.decode(RuntimeSpec.self, from: Data(contentsOf: URL(fileURLWithPath: bundle.path + "/config.json")))
+            func spec(_ cgroupsPath: String) -> RuntimeSpec {
+                var spec = config
+                spec.linux?.cgroupsPath = cgroupsPath
+                return spec
+            }
+            let hierarchies = try Cgroups.hierarchies().map(\.mountPoint)
+            func parentDirectories(_ name: String) -> [String] {
+                hierarchies.map { $0 + "/" + name }.filter { FileManager.default.fileExists(atPath: $0) }
+            }
+            // Six containers made at once under a parent that did not exist: each finds it
+            // or makes it, and only the first knows it made it.
+            let ids = (0..<6).map { "parent-\($0)" }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for id in ids {
+                    group.addTask { _ = try await env.runtime.create(id: id, spec: spec("/\(parent)/\(id)"), bundle: bundle.path) }
+                }
+                try await group.waitForAll()
+            }
+            #expect(parentDirectories(parent).count == hierarchies.count)
+            for (index, id) in ids.enumerated() {
+                try await env.runtime.container(id: id).delete(force: true)
+                let left = parentDirectories(parent)
+                if index < ids.count - 1 {
+                    #expect(left.count == hierarchies.count, "the parent went while containers lived under it")
+                } else {
+                    #expect(left.isEmpty, "the parent outlived its last container: \(left)")
+                }
+            }
+
+            // Someone else's parent (here: in the memory hierarchy only) is never removed.
+            let memory = try #require(try Cgroups.hierarchies().first { $0.controllers.split(separator: ",").contains("memory") })
+            let theirs = memory.mountPoint + "/" + parent + "-theirs"
+            #expect(mkdir(theirs, 0o755) == 0)
+            defer { rmdir(theirs) }
+            _ = try await env.runtime.create(id: "theirs", spec: spec("/\(parent)-theirs/c"), bundle: bundle.path)
+            try await env.runtime.container(id: "theirs").delete(force: true)
+            #expect(parentDirectories(parent + "-theirs") == [theirs])
+        }
+    }
+
     @Test("pause freezes every process, resume thaws them; state says paused")
     func pauseResume() async throws {
         try await withSandbox { env in

@@ -221,6 +221,7 @@ public final class Container: Sendable {
             if !left.isEmpty {
                 throw SandboxError(.system, "container \"\(id)\": cannot remove cgroup \(left.joined(separator: ", "))")
             }
+            CgroupParents(stateRoot: runtime.stateRoot).removeEmptyAncestors(of: cgroups.directories.map(\.path))
         }
         do {
             try FileManager.default.removeItem(atPath: paths.directory)

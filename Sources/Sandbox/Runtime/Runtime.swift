@@ -146,7 +146,14 @@ public final class Runtime: Sendable {
             // Without a cgroupsPath, a cgroup of its own right under each hierarchy's root (as
             // runc uses "/<id>"): no shared parent to create, race for and clean up.
             let created = try Cgroups.create(cgroupsPath: linux.cgroupsPath ?? "/caisson-\(id)")
-            cleanup.add { created.remove() }
+            // Parents made on the way are listed, so that whichever container leaves them
+            // last removes them (CgroupParents).
+            let parents = CgroupParents(stateRoot: stateRoot)
+            parents.record(created.directories.flatMap { $0.created.dropFirst() })
+            cleanup.add {
+                created.remove()
+                parents.removeEmptyAncestors(of: created.directories.map(\.path))
+            }
             try created.apply(linux.resources, devices: linux.devices ?? [])
             cgroups = created
         }
