@@ -716,14 +716,6 @@ static long c_lookup(const struct csb_plan *p, char *out) {
 static void c_prepare(const struct csb_plan *p, int cloned_into_cgroup) {
     c_shuffle_fds(p);
     c_reset_signals(p);
-    // Into the container's v1 cgroups before anything else, by our own hand (see
-    // cgroup_task_slots); the parent joins us to the v2 one if clone could not.
-    for (uint32_t i = 0; i < p->cgroup_task_count; i++) {
-        long r = CSB_SYS3(SYS_write, p->cgroup_task_slots[i], "0", 1);
-        if (r >= 0 && r != 1) r = -5;  // EIO: a short write to a cgroup file
-        TRY(CSB_STEP_CGROUP_JOIN, (int)i, r);
-        CSB_SYS1(SYS_close, p->cgroup_task_slots[i]);
-    }
     // Non-dumpable from clone to execve: nothing in the container can open /proc/<pid>/exe
     // of the process that set it up (CVE-2019-5736). The parent's go comes after it has
     // written the id maps and moved this process into the container's v2 cgroup.
@@ -732,6 +724,14 @@ static void c_prepare(const struct csb_plan *p, int cloned_into_cgroup) {
     // belong to root). Nothing of the container exists before GO, and only the runtime's
     // own user could reach this process meanwhile; it turns non-dumpable right after.
     if (!p->dumpable_until_go) TRY(CSB_STEP_DUMPABLE, -1, CSB_SYS2(SYS_prctl, PR_SET_DUMPABLE, 0));
+    // Into the container's v1 cgroups, by our own hand (see cgroup_task_slots), before any
+    // of the container exists; the parent joins us to the v2 one if clone could not.
+    for (uint32_t i = 0; i < p->cgroup_task_count; i++) {
+        long r = CSB_SYS3(SYS_write, p->cgroup_task_slots[i], "0", 1);
+        if (r >= 0 && r != 1) r = -5;  // EIO: a short write to a cgroup file
+        TRY(CSB_STEP_CGROUP_JOIN, (int)i, r);
+        CSB_SYS1(SYS_close, p->cgroup_task_slots[i]);
+    }
     c_wait_go(p, cloned_into_cgroup);
     if (p->dumpable_until_go) TRY(CSB_STEP_DUMPABLE, -1, CSB_SYS2(SYS_prctl, PR_SET_DUMPABLE, 0));
     int user_namespace = (p->clone_flags & CSB_CLONE_NEWUSER) != 0;
