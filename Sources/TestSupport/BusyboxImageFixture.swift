@@ -103,19 +103,10 @@ public struct BusyboxImageFixture: Sendable {
         guard let executable = find(tool) else {
             throw FixtureError(description: "\(tool) not found in PATH")
         }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let bytes = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        let (status, output) = try runTool(executable, arguments)
+        guard status == 0 else {
             throw FixtureError(
-                description: "\(tool) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): "
-                    + String(decoding: bytes, as: UTF8.self))
+                description: "\(tool) \(arguments.joined(separator: " ")) exited \(status): " + output)
         }
     }
 }

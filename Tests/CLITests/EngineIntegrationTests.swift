@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Real clients of an OCI runtime driving the built `caisson`: podman and containerd
 /// (Debian's), each through a script under scripts/integration/ that checks every step
@@ -15,16 +16,7 @@ struct EngineIntegrationTests {
     /// Runs an integration script; returns its exit status and output.
     private func script(_ name: String) throws -> (status: Int32, output: String) {
         let caisson = try CaissonCLI.locateBinary()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/tini")
-        process.arguments = ["-s", "--", "/bin/bash", Self.repository + "/scripts/integration/\(name)", caisson]
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+        return try runTool("/usr/bin/tini", ["-s", "--", "/bin/bash", Self.repository + "/scripts/integration/\(name)", caisson])
     }
 
     @Test("podman: run --rm, exit status, run -d + exec + stop + rm, --memory, -it, exec -it, as crun",

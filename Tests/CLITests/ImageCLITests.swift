@@ -27,18 +27,6 @@ private func remoteDigest(_ reference: String, credentials: String? = nil) throw
     return result.output.trimmingCharacters(in: .whitespacesAndNewlines)
 }
 
-private func runTool(_ path: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    let output = Pipe()
-    process.standardOutput = output
-    process.standardError = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
 
 /// Runs the CLI with a chosen environment (the credentials-file variables), which
 /// `CaissonCLI` cannot: it passes the test process's own.

@@ -61,21 +61,6 @@ func readString(_ path: String) -> String? {
     try? String(contentsOfFile: path, encoding: .utf8)
 }
 
-/// Runs a tool and returns (status, output).
-@discardableResult
-func runTool(_ tool: String, _ arguments: [String]) throws -> (Int32, String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: tool)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    try process.run()
-    let output = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: output, as: UTF8.self))
-}
-
 /// Ingests a layer file into the store and returns its descriptor.
 func ingestLayer(_ store: ImageStore, _ layer: LayerWriter.Result, path: String) async throws -> Descriptor {
     try await store.ingest(

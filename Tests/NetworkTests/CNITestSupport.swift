@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 @testable import CaissonNetwork
+import TestSupport
 import Testing
 
 /// A CNI test's conflist: Debian's bridge (with host-local IPAM), portmap and firewall
@@ -118,17 +119,8 @@ struct IptablesState {
 
     @discardableResult
     static func run(_ tool: String, _ arguments: [String]) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: tool)
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        let text = String(decoding: data, as: UTF8.self)
-        guard process.terminationStatus == 0 else {
+        let (status, text) = try runTool(tool, arguments)
+        guard status == 0 else {
             throw ProbeError(description: "\(tool) \(arguments.joined(separator: " ")): \(text)")
         }
         return text

@@ -16,7 +16,7 @@ struct RuncComparisonTests {
             let directory = env.bundleDirectory + "/cmp"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             // The bundle's config.json comes from runc itself.
-            try runTool(runc, ["spec", "--bundle", directory])
+            try spawnTool(runc, ["spec", "--bundle", directory])
             var spec = try OCIJSON.decode(RuntimeSpec.self, from: Data(contentsOf: URL(fileURLWithPath: directory + "/config.json")))
             spec.process?.terminal = false
             spec.process?.args = ["sh", "-c", #"grep -E '^(Cap|Seccomp|NoNewPrivs)' /proc/self/status; hostname; awk '{print $5, $6, $9, $11}' /proc/self/mountinfo"#]
@@ -28,7 +28,7 @@ struct RuncComparisonTests {
                 #expect(try await c.wait() == .exited(0))
                 return String(decoding: try await out, as: UTF8.self)
             }
-            let theirs = try runTool(runc, ["--root", env.directory + "/runc-state", "run", "--bundle", directory, "caisson-cmp-runc"])
+            let theirs = try spawnTool(runc, ["--root", env.directory + "/runc-state", "run", "--bundle", directory, "caisson-cmp-runc"])
             #expect(ours == theirs)
             #expect(ours.contains("CapEff:"))
         }
@@ -39,7 +39,7 @@ struct RuncComparisonTests {
 /// (posix_spawn rather than Foundation.Process, which keeps sockets of its own open and
 /// would confuse the fd leak check.)
 @discardableResult
-func runTool(_ path: String, _ arguments: [String]) throws -> String {
+func spawnTool(_ path: String, _ arguments: [String]) throws -> String {
     var pipe: [Int32] = [-1, -1]
     guard Glibc.pipe(&pipe) == 0 else { throw POSIXError(.EMFILE) }
     defer { close(pipe[0]) }

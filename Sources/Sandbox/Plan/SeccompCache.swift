@@ -86,17 +86,11 @@ struct SeccompCache: Sendable {
         }
         Self.trim(directory)
         let path = Self.path(in: directory, key: key)
-        // A unique temporary name: two tasks of one process may store the same key at once.
-        let temporary = "\(directory)/.tmp-\(getpid())-\(Self.counter.add(1, ordering: .relaxed).newValue)"
         var file = Array(key.utf8)
         file.append(0)
         withUnsafeBytes(of: Self.checksum(program).littleEndian) { file.append(contentsOf: $0) }
         file.append(contentsOf: program)
-        do throws(Errno) {
-            try writeFileAtomically(path, file, mode: 0o600, temporaryPath: temporary)
-        } catch {
-            unlink(temporary)
-        }
+        try? writeFileAtomically(path, file, mode: 0o600)
     }
 
     /// At most this many programs on disk: a handful of profiles is the norm (an engine's
@@ -154,5 +148,4 @@ struct SeccompCache: Sendable {
     }
 
     private static let memory = Mutex<[String: [UInt8]]>([:])
-    private static let counter = Atomic<Int>(0)
 }

@@ -61,16 +61,7 @@ struct CgroupParents {
         while flock(fd, LOCK_EX) != 0 {
             guard Glibc.errno == EINTR else { return }
         }
-        var bytes: [UInt8] = []
-        var chunk = [UInt8](repeating: 0, count: 4096)
-        var offset: off_t = 0
-        while true {
-            let n = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress, $0.count, offset) }
-            if n < 0 && Glibc.errno == EINTR { continue }
-            guard n > 0 else { break }
-            bytes += chunk[..<n]
-            offset += off_t(n)
-        }
+        guard let bytes = try? readAll(fd) else { return }
         let before = Set(String(decoding: bytes, as: UTF8.self).split(separator: "\n").map(String.init))
         var list = before
         body(&list)

@@ -173,8 +173,8 @@ struct Cgroups: Codable, Sendable, Equatable {
     }
 
     /// A new v1 cpuset cgroup starts with no CPUs and no memory nodes, and refuses tasks
-    /// until it gets some: copy the parent's (as runc does).
-    private static func inheritCpuset(_ path: String) throws(SandboxError) {
+    /// until it gets some: copy the parent's (as runc does). Also used by the rootless setup.
+    static func inheritCpuset(_ path: String) throws(SandboxError) {
         let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
         for file in ["cpuset.cpus", "cpuset.mems"] {
             let mine = (try? readFile(path + "/" + file)) ?? []

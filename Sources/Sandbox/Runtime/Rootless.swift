@@ -102,7 +102,7 @@ enum Rootless {
             if mkdir(current, 0o755) == 0 {
                 created.insert(current, at: 0)
                 if cpuset {
-                    do { try inheritCpuset(current) } catch {
+                    do { try Cgroups.inheritCpuset(current) } catch {
                         removeAll(created)
                         throw error
                     }
@@ -124,19 +124,6 @@ enum Rootless {
         for path in created { rmdir(path) }
     }
 
-    /// A new v1 cpuset cgroup has no CPUs or memory nodes until it gets its parent's.
-    private static func inheritCpuset(_ path: String) throws(SandboxError) {
-        let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
-        for file in ["cpuset.cpus", "cpuset.mems"] {
-            let mine = (try? readFile(path + "/" + file)) ?? []
-            guard mine.allSatisfy({ $0 == UInt8(ascii: "\n") }) else { continue }
-            do {
-                try writeFile(path + "/" + file, String(decoding: try readFile(parent + "/" + file), as: UTF8.self).trimmed)
-            } catch {
-                throw SandboxError(.system, "cgroups: copying \(file) from \(parent) to \(path)", errno: error)
-            }
-        }
-    }
 
     /// Refuses limits a rootless container has no cgroup for, as runc --rootless does
     /// ("cannot set ... limit: container could not join or create cgroup"): naming the

@@ -1,4 +1,5 @@
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// Runs a libc call that returns -1 and sets errno, retrying EINTR.
@@ -47,6 +48,11 @@ func writeWhole(_ fd: Int32, _ contents: String) throws(Errno) {
 func readFile(_ path: String) throws(Errno) -> [UInt8] {
     let fd = try retryingEINTR { open(path, O_RDONLY | O_CLOEXEC) }
     defer { close(fd) }
+    return try readAll(fd)
+}
+
+/// Reads an open file from its current offset to the end.
+func readAll(_ fd: Int32) throws(Errno) -> [UInt8] {
     var out: [UInt8] = []
     var chunk = 4096
     while true {
@@ -70,15 +76,16 @@ func pathExists(_ path: String) -> Bool {
     return lstat(path, &st) == 0
 }
 
+private let atomicWriteCounter = Atomic<Int>(0)
+
 /// Writes `data` to `path` atomically: a temporary file in the same directory, then
 /// rename. Readers see the old or the new contents, never a torn file. `durable` adds an
 /// fsync before the rename; container state does without it (it lives on /run, and it
 /// describes processes that do not survive a crash anyway).
-/// `temporaryPath` overrides the temporary file's name (unique per writer when several
-/// threads of one process may write the same path).
-func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644, durable: Bool = false,
-                         temporaryPath: String? = nil) throws(Errno) {
-    let temporary = temporaryPath ?? path + ".tmp-\(getpid())"
+/// The temporary name is unique per call (pid and a counter), so threads of one process
+/// may write the same path at once.
+func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644, durable: Bool = false) throws(Errno) {
+    let temporary = path + ".tmp-\(getpid())-\(atomicWriteCounter.add(1, ordering: .relaxed).newValue)"
     let fd = try retryingEINTR { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
     do throws(Errno) {
         var offset = 0
