@@ -144,14 +144,20 @@ public final class BlobWriter: Sendable {
         return descriptor
     }
 
-    /// Stops writing but keeps the partial file so a later ingest resumes from ``offset``.
-    /// Releases the locks. Safe to call after ``commit(mediaType:)`` (does nothing then).
+    /// Stops writing but keeps the partial file so a later ingest resumes from ``offset``
+    /// (an empty one is deleted: there is nothing to resume). Releases the locks. Safe to
+    /// call after ``commit(mediaType:)`` (does nothing then).
     public func close() {
         state.withLock { state in
             guard !state.finished else { return }
             Sys.close(state.fd)
             state.finished = true
-            ingestLock?.release()
+            if state.offset == 0 {
+                _ = unlink(partialPath)
+                ingestLock?.unlinkAndRelease()
+            } else {
+                ingestLock?.release()
+            }
             storeLock?.release()
             signal.finish(.closed, offset: state.offset)
         }

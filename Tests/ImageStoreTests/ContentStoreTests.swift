@@ -112,6 +112,12 @@ struct ContentStoreTests {
             }
             try await store.ingest(stream, digest: .sha256(of: other), size: 5000)
             #expect(try store.readBlob(.sha256(of: other)) == other)
+
+            // Closed before its first byte, there is nothing to resume: no partial stays.
+            let empty = try await store.openIngest(digest: .sha256(of: Data("never".utf8)), size: 5)
+            #expect(try Sys.partials(store).count == 1)
+            empty.close()
+            #expect(try Sys.partials(store).isEmpty)
         }
     }
 

@@ -32,7 +32,11 @@ struct VerificationTests {
             #expect(error?.message.contains(layer.digest.description) == true)
             #expect(!store.contains(layer.digest))
             #expect(try store.images().isEmpty)
-            #expect(try FileManager.default.contentsOfDirectory(atPath: "\(store.root)/ingest").filter { !$0.hasSuffix(".lock") }.isEmpty)
+            // The layer's partial is deleted. The config downloads alongside it: if the
+            // failure cancelled it mid-way, its partial stays for the next pull to resume.
+            let left = try FileManager.default.contentsOfDirectory(atPath: "\(store.root)/ingest").filter { !$0.hasSuffix(".lock") }
+            #expect(!left.contains("sha256-\(layer.digest.encoded)"))
+            #expect(left.allSatisfy { $0 == "sha256-\(fixture.busybox.manifest.config.digest.encoded)" }, "left in ingest: \(left)")
 
             // The stand-alone stream refuses to finish too.
             let streamError = await registryError {
