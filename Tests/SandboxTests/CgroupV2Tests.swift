@@ -274,24 +274,15 @@ struct CgroupV2Tests {
           .enabled(if: isV2Host, "needs a cgroup v2 host with controllers (scripts/cgroup-v2-vm/run.sh)"))
     func oom() async throws {
         try await withV2 { env in
-            let bundle = try env.bundle("v2oom", ["/bin/sh", "-c", "read x; head -c 268435456 /dev/zero | sort >/dev/null"]) { spec in
+            let bundle = try memoryHog(env, id: "v2oom") { spec in
                 spec.linux?.resources = .init(memory: .init(limit: 32 << 20, swap: 32 << 20))
             }
-            try await env.runtime.withContainer(id: "v2oom", bundle: bundle.path, options: .init(stdio: .allPipes)) { container in
+            try await env.runtime.withContainer(id: "v2oom", bundle: bundle, options: .init(stdio: .allPipes)) { container in
                 let unified = try #require(container.record.cgroups?.unifiedDirectory)
                 #expect(try read(unified, "memory.max") == "\(32 << 20)")
                 #expect(try read(unified, "memory.swap.max") == "0")
-                try await container.start()
-                let events = container.events(interval: nil)
-                let watcher = Task { () -> Int in
-                    var ooms = 0
-                    for try await event in events where event == .oom { ooms += 1 }
-                    return ooms
-                }
-                try await Task.sleep(for: .milliseconds(200))
-                try container.io.standardInput!.write(Array("go\n".utf8))
-                let status = try await container.wait()
-                #expect(try await watcher.value >= 1, "no OOM event (exit: \(status))")
+                let (ooms, status) = try await runUntilOOM(container)
+                #expect(ooms >= 1, "no OOM event (exit: \(status))")
                 let stats = try container.stats()
                 #expect(stats.memory.oomKills >= 1)
                 #expect(stats.memory.usage.limit == 32 << 20)

@@ -192,23 +192,11 @@ struct ResourceControlTests {
     @Test("an allocation past the memory limit is OOM-killed and reported as an event")
     func oomEvent() async throws {
         try await withSandbox { env in
-            // sort holds its whole input in memory: one 256 MiB line of zeroes.
-            let bundle = try env.bundle("oom", ["/bin/sh", "-c", "read x; head -c 268435456 /dev/zero | sort >/dev/null"]) { spec in
+            let bundle = try memoryHog(env, id: "oom") { spec in
                 spec.linux?.resources = .init(memory: .init(limit: 32 << 20))
             }
-            try await env.runtime.withContainer(id: "oom", bundle: bundle.path, options: .init(stdio: .allPipes)) { container in
-                try await container.start()
-                let events = container.events(interval: nil)
-                let watcher = Task { () -> Int in
-                    var ooms = 0
-                    for try await event in events where event == .oom { ooms += 1 }
-                    return ooms
-                }
-                // Let the watcher register before the allocation starts.
-                try await Task.sleep(for: .milliseconds(200))
-                try container.io.standardInput!.write(Array("go\n".utf8))
-                let status = try await container.wait()
-                let ooms = try await watcher.value  // the stream ends when the container stops
+            try await env.runtime.withContainer(id: "oom", bundle: bundle, options: .init(stdio: .allPipes)) { container in
+                let (ooms, status) = try await runUntilOOM(container)
                 #expect(ooms >= 1, "no OOM event (exit: \(status))")
                 #expect(try container.stats().memory.oomKills >= 1)
                 #expect(try container.stats().memory.usage.failcnt > 0)
