@@ -22,6 +22,7 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$HERE/../scripts/lib/hugetlb-v1.sh"
 RUNS=200 WARMUP=10 CONC_SECONDS=10 DENSITY=100 PARALLEL=4 IN_FLIGHT=8 HUGE=0 BUILD=1 KEEP=""
 STATE_PARENT=/dev/shm SETTLE=5
 MODE=quick
@@ -49,7 +50,6 @@ for tool in crun runc busybox swift cc; do
 done
 
 WORK="" STATE=""
-HUGETLB_MOUNTED=0 HUGETLB_DIR_MADE=0
 CAISSON_PARENTS_BEFORE=$(ls -d /sys/fs/cgroup/*/caisson 2>/dev/null || true)
 
 log() { printf '\033[1m== %s\033[0m\n' "$*" >&2; }
@@ -80,17 +80,6 @@ delete_cli_containers() {  # runtime root
     done
 }
 
-unmount_hugetlb() {
-    if [ "$HUGETLB_MOUNTED" = 1 ]; then
-        umount /sys/fs/cgroup/hugetlb 2>/dev/null || umount -l /sys/fs/cgroup/hugetlb || true
-        HUGETLB_MOUNTED=0
-    fi
-    if [ "$HUGETLB_DIR_MADE" = 1 ]; then
-        rmdir /sys/fs/cgroup/hugetlb 2>/dev/null || true
-        HUGETLB_DIR_MADE=0
-    fi
-}
-
 cleanup() {
     local rc=$?
     trap - EXIT INT TERM
@@ -99,7 +88,7 @@ cleanup() {
         delete_cli_containers runc "$STATE/runc"
     fi
     remove_cgroups
-    unmount_hugetlb
+    hugetlb_v1_release
     if [ -n "$WORK" ]; then
         [ -n "$KEEP" ] && [ -f "$WORK/results.txt" ] && mkdir -p "$KEEP" && cp "$WORK/results.txt" "$KEEP/"
         rm -rf "$WORK"
@@ -172,14 +161,10 @@ cli_runtime runc
 # ---------------------------------------------------------------------------- crun
 # crun 1.8.1 refuses a hybrid cgroup host unless hugetlb is mounted as a v1 hierarchy:
 # mount it for crun only, and take it away again (here and in the trap).
-if ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
-    [ -d /sys/fs/cgroup/hugetlb ] || { mkdir -p /sys/fs/cgroup/hugetlb; HUGETLB_DIR_MADE=1; }
-    mount -t cgroup -o hugetlb none /sys/fs/cgroup/hugetlb
-    HUGETLB_MOUNTED=1
-fi
+hugetlb_v1_mount
 log "crun ($(crun --version | head -1))"
 cli_runtime crun
-unmount_hugetlb
+hugetlb_v1_release
 
 # ---------------------------------------------------------------------------- kernel floor
 # After the runtimes: its density phase frees 100-1,000 network namespaces, which the

@@ -33,6 +33,7 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+. "$ROOT/scripts/lib/hugetlb-v1.sh"
 RUNS=200 PODMAN_RUNS=40 BUILD=1 SCRATCH=.build PACKAGE=$ROOT PODMAN=1
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -56,7 +57,7 @@ fi
 
 WORK=$(mktemp -d /dev/shm/caisson-netbench.XXXXXX)
 LOG="$WORK/log"
-hugetlb_mounted=0 hugetlb_made=0 podman_ready=0 had_cni_cache=yes
+podman_ready=0 had_cni_cache=yes
 
 # iptables-nft tables and their chains, one "family table chain" line each ("-" for the table).
 iptables_chains() {
@@ -100,8 +101,7 @@ cleanup() {
         # libcni's result cache directory, if podman made it (empty once every DEL ran).
         [ "$had_cni_cache" = no ] && rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null
     fi
-    [ "$hugetlb_mounted" = 1 ] && umount /sys/fs/cgroup/hugetlb
-    [ "$hugetlb_made" = 1 ] && rmdir /sys/fs/cgroup/hugetlb
+    hugetlb_v1_release
     rm -rf "$WORK"
     exit $status
 }
@@ -145,10 +145,7 @@ CONF
   {"type": "tuning"}
 ]}
 CONF
-    if ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
-        [ -d /sys/fs/cgroup/hugetlb ] || { mkdir -p /sys/fs/cgroup/hugetlb; hugetlb_made=1; }
-        mount -t cgroup -o hugetlb none /sys/fs/cgroup/hugetlb && hugetlb_mounted=1
-    fi
+    hugetlb_v1_mount
     mkdir -p "$WORK/rootfs/bin"
     cp /bin/busybox "$WORK/rootfs/bin/"
     ln -s busybox "$WORK/rootfs/bin/true"

@@ -14,9 +14,9 @@ runs=${2:-30}
 [ -x "$caisson" ] || { echo "build caisson first: swift build -c release --product caisson" >&2; exit 2; }
 work=$(mktemp -d /tmp/caisson-podman-bench.XXXXXX)
 mkdir -p "$work/rootfs/bin"
-hugetlb_mounted=0 hugetlb_made=0
 
 . "$here/scripts/lib/podman-env.sh"
+. "$here/scripts/lib/hugetlb-v1.sh"
 podman_env_setup "$work" "caisson = [\"$caisson\"]
 crun = [\"/usr/bin/crun\"]
 runc = [\"/usr/sbin/runc\"]"
@@ -27,16 +27,12 @@ cleanup() {
     # podman's cgroup parent goes first, while hugetlb is still mounted: a v1 hierarchy
     # with cgroups left in it outlives its unmount and keeps hugetlb away from cgroup v2.
     podman_env_cleanup
-    [ "$hugetlb_mounted" = 1 ] && umount /sys/fs/cgroup/hugetlb
-    [ "$hugetlb_made" = 1 ] && rmdir /sys/fs/cgroup/hugetlb
+    hugetlb_v1_release
     exit $status
 }
 trap cleanup EXIT INT TERM
 
-if ! mountpoint -q /sys/fs/cgroup/hugetlb 2>/dev/null; then
-    [ -d /sys/fs/cgroup/hugetlb ] || { mkdir -p /sys/fs/cgroup/hugetlb; hugetlb_made=1; }
-    mount -t cgroup -o hugetlb none /sys/fs/cgroup/hugetlb && hugetlb_mounted=1
-fi
+hugetlb_v1_mount
 
 cp /bin/busybox "$work/rootfs/bin/"
 ln -s busybox "$work/rootfs/bin/true"
