@@ -21,15 +21,27 @@ public final class LocalRegistry: Sendable {
     public let port: Int
     /// The server's process ID.
     public let pid: pid_t
+    /// Kills the server and removes its directory if this process dies without ``stop()``
+    /// (a crashed test run): a shell blocked reading a socket whose only peer is this
+    /// process. PR_SET_PDEATHSIG would not do: it fires when the spawning *thread* exits,
+    /// and the concurrency pool's threads come and go.
+    private let watchdog: pid_t
+    /// This process's end of the watchdog's socket pair (close-on-exec: only this process holds it).
+    private let lifeline: Int32
     /// The temporary directory holding the configuration, storage and log.
     public let directory: String
     /// The user name and password of htpasswd basic auth, if enabled.
     public let basicAuth: (username: String, password: String)?
     private let stopped = Mutex(false)
 
-    private init(port: Int, pid: pid_t, directory: String, basicAuth: (username: String, password: String)?) {
+    private init(
+        port: Int, pid: pid_t, watchdog: pid_t, lifeline: Int32, directory: String,
+        basicAuth: (username: String, password: String)?
+    ) {
         self.port = port
         self.pid = pid
+        self.watchdog = watchdog
+        self.lifeline = lifeline
         self.directory = directory
         self.basicAuth = basicAuth
     }
@@ -117,7 +129,17 @@ public final class LocalRegistry: Sendable {
                     """
                 try config.write(toFile: "\(directory)/config.yml", atomically: true, encoding: .utf8)
                 let pid = try spawn(executable, ["serve", "\(directory)/config.yml"], log: "\(directory)/registry.log")
-                let registry = LocalRegistry(port: port, pid: pid, directory: directory, basicAuth: basicAuth)
+                let (watchdog, lifeline): (pid_t, Int32)
+                do {
+                    (watchdog, lifeline) = try spawnWatchdog(for: pid, directory: directory)
+                } catch {
+                    kill(pid, SIGKILL)
+                    var status: Int32 = 0
+                    _ = waitpid(pid, &status, 0)
+                    throw error
+                }
+                let registry = LocalRegistry(
+                    port: port, pid: pid, watchdog: watchdog, lifeline: lifeline, directory: directory, basicAuth: basicAuth)
                 if try await registry.waitUntilReady() { return registry }
                 lastError = registry.log
                 registry.terminate()
@@ -138,8 +160,12 @@ public final class LocalRegistry: Sendable {
     }
 
     private func terminate() {
-        kill(pid, SIGTERM)
+        // Disarm the watchdog first, so that it never signals a pid this process reaped.
         var status: Int32 = 0
+        kill(watchdog, SIGKILL)
+        _ = waitpid(watchdog, &status, 0)
+        close(lifeline)
+        kill(pid, SIGTERM)
         for _ in 0..<100 {
             let reaped = waitpid(pid, &status, WNOHANG)
             if reaped == pid || (reaped < 0 && errno == ECHILD) { return }
@@ -208,6 +234,37 @@ public final class LocalRegistry: Sendable {
         let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
         guard result == 0 else { throw POSIXError(.init(rawValue: result) ?? .EIO) }
         return pid
+    }
+
+    /// Starts the watchdog of the server `pid`: `sh` reading a socket whose other end is
+    /// returned (close-on-exec); when the read ends — this process died — it kills the
+    /// server and removes `directory`.
+    /// - Returns: the watchdog's pid and this process's end of the socket pair.
+    private static func spawnWatchdog(for pid: pid_t, directory: String) throws -> (pid_t, Int32) {
+        // A socket pair rather than a pipe: created close-on-exec at once (Glibc's module
+        // has no pipe2), so no other thread's spawn can inherit this process's end.
+        var ends: [Int32] = [-1, -1]
+        guard socketpair(AF_UNIX, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0, &ends) == 0 else {
+            throw POSIXError(.init(rawValue: errno) ?? .EIO)
+        }
+        defer { close(ends[0]) }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, ends[0], 0)
+        posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        let script = #"read _; kill -KILL "$1"; rm -rf "$2""#
+        let arguments = ["/bin/sh", "-c", script, "sh", "\(pid)", directory]
+        let argv: [UnsafeMutablePointer<CChar>?] = arguments.map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        var watchdog: pid_t = 0
+        let result = posix_spawn(&watchdog, "/bin/sh", &actions, nil, argv, environ)
+        guard result == 0 else {
+            close(ends[1])
+            throw POSIXError(.init(rawValue: result) ?? .EIO)
+        }
+        return (watchdog, ends[1])
     }
 
     private static func runCapturing(_ path: String, _ arguments: [String]) throws -> String {
