@@ -196,7 +196,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .testTarget(
-            name: "CaissonTests", dependencies: ["Caisson", "TestSupport"], swiftSettings: strict),
+            name: "CaissonTests", dependencies: ["Caisson", "TestSupport", "_CImageStore"], swiftSettings: strict),
         .testTarget(name: "CLITests", dependencies: ["OCISpec", "TestSupport"], swiftSettings: strict),
     ]
 )

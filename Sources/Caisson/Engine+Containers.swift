@@ -6,6 +6,13 @@ extension Engine {
     /// image's snapshots with a private upper dir), builds its runtime spec from the image
     /// config and `configuration`, and creates it in the Sandbox. The container waits in
     /// `created` until ``ManagedContainer/start()``.
+    ///
+    /// Run by anyone but root (`Runtime.isRootless`), the container is rootless, as with
+    /// `podman` run by a user: a user namespace maps its root to the caller's uid and gid
+    /// (its only ids: it runs as root inside, and a `user` other than root is refused),
+    /// its overlay is mounted inside that namespace, limits need a cgroup delegated to the
+    /// user, and its network is `none`, `host`, another container's or a namespace path
+    /// (bridge, CNI and slirp4netns networks need root here).
     /// - Parameters:
     ///   - image: the image name or reference in the store.
     ///   - id: the container id (`[A-Za-z0-9_.-]`, up to 128 characters); a random one by default.
@@ -21,7 +28,9 @@ extension Engine {
         try Self.validate(id: id)
         let stored = try self.image(image)
         let logger = logger(for: id)
-        let rootfs = try await store.prepare(key: id, image: stored, mode: .overlay)
+        let rootless = Runtime.isRootless
+        if rootless { try Self.checkRootlessNetwork(configuration) }
+        let rootfs = try await store.prepare(key: id, image: stored, mode: rootless ? .userNamespaceOverlay : .overlay)
         do {
             var spec = try makeSpec(image: stored, imageName: stored.name ?? image, rootfs: rootfs, id: id, configuration: configuration)
             switch configuration.network {
@@ -40,12 +49,18 @@ extension Engine {
                                       "ports \(configuration.ports.map(\.description)): publishing needs a bridge, CNI or slirp4netns network")
                 }
             }
-            if let cwd = spec.process?.cwd, cwd != "/" {
+            // A rootless rootfs is mounted only inside the container, whose setup creates a
+            // missing cwd there itself.
+            if rootfs.mode == .overlay, let cwd = spec.process?.cwd, cwd != "/" {
                 try RootfsAccess.makeDirectories(root: rootfs.path, path: cwd)
             }
             let bundle = (rootfs.path as NSString).deletingLastPathComponent
+            let overlay = rootfs.mode == .userNamespaceOverlay
+                ? OverlayRootfs(lowerDirectories: rootfs.lowerDirectories, upperDirectory: rootfs.upperDirectory, workDirectory: rootfs.workDirectory)
+                : nil
             // A new network namespace gets lo up from the Sandbox (as runc does).
-            let sandbox = try await runtime.create(id: id, spec: spec, bundle: bundle, options: .init(stdio: configuration.stdio))
+            let sandbox = try await runtime.create(
+                id: id, spec: spec, bundle: bundle, options: .init(stdio: configuration.stdio, rootfsOverlay: overlay))
             logger.debug("created container", metadata: ["image": "\(stored.name ?? image)", "pid": "\(sandbox.pid)"])
             if case .slirp4netns = configuration.network {
                 // slirp4netns joins the namespaces of the created container, before it starts.
@@ -217,9 +232,13 @@ extension Engine {
 
         // User: names (and a numeric uid's primary group) come from the image's own
         // account files, read inside the rootfs.
+        let rootless = rootfs.mode == .userNamespaceOverlay
         let userText = c.user ?? image.config.config?.user ?? ""
         if !userText.isEmpty {
-            let resolved = try resolveUser(userText, rootfs: rootfs.path)
+            let resolved = try resolveUser(userText) { path in
+                guard rootless else { return try RootfsAccess.readFile(root: rootfs.path, path: path) }
+                return try RootfsAccess.readFile(layers: (rootfs.upperDirectory.map { [$0] } ?? []) + rootfs.lowerDirectories, path: path)
+            }
             process.user = .init(uid: resolved.uid, gid: resolved.gid, additionalGids: resolved.additionalGids.isEmpty ? nil : resolved.additionalGids)
             if let home = resolved.home, !home.isEmpty, !(process.env ?? []).contains(where: { $0.hasPrefix("HOME=") }) {
                 process.env = (process.env ?? []) + ["HOME=\(home)"]
@@ -275,6 +294,12 @@ extension Engine {
         case .bridge, .cni, .slirp4netns:
             break  // the attachment adds the namespace entry (see create)
         }
+        if rootless {
+            // runc spec --rootless's mapping: the caller's ids are the container's root.
+            namespaces.append(.init(type: .user))
+            linux.uidMappings = [.init(containerID: 0, hostID: geteuid(), size: 1)]
+            linux.gidMappings = [.init(containerID: 0, hostID: getegid(), size: 1)]
+        }
         linux.namespaces = namespaces
 
         for mount in c.mounts {
@@ -284,6 +309,14 @@ extension Engine {
         }
         let replaced = Set(c.mounts.map(\.destination))
         spec.mounts = (spec.mounts ?? []).filter { !replaced.contains($0.destination) } + c.mounts
+        if rootless {
+            // The tty group (5) is not mapped: devpts without gid=, as runc spec --rootless.
+            spec.mounts = spec.mounts?.map { mount in
+                var mount = mount
+                if mount.type == "devpts" { mount.options = mount.options?.filter { $0 != "gid=5" } }
+                return mount
+            }
+        }
 
         var resources = linux.resources ?? RuntimeSpec.Linux.Resources()
         try c.limits.apply(to: &resources)
@@ -310,20 +343,49 @@ extension Engine {
     }
 
     /// Resolves `uid`, `uid:gid`, `name` or `name:group` against the image's
-    /// `/etc/passwd` and `/etc/group`, read inside its rootfs.
-    func resolveUser(_ text: String, rootfs: String) throws -> ImageUser.Resolved {
+    /// `/etc/passwd` and `/etc/group`.
+    ///
+    /// Rootless, only root can be had: the container's user namespace maps nothing else,
+    /// and setgroups is denied there (its gid map is the caller's own), so root keeps the
+    /// one group it has, with no supplementary ones.
+    /// - Parameters:
+    ///   - text: the user as `docker run --user` takes it.
+    ///   - read: reads a file of the container's filesystem (nil if it does not exist).
+    func resolveUser(_ text: String, reading read: (String) throws -> String?) throws -> ImageUser.Resolved {
         let user: ImageUser
         do {
             user = try ImageUser(parsing: text)
         } catch {
             throw EngineError(.invalidConfiguration, "user \"\(text)\" is malformed", underlying: error)
         }
-        let passwd = try RootfsAccess.readFile(root: rootfs, path: "/etc/passwd")
-        let group = try RootfsAccess.readFile(root: rootfs, path: "/etc/group")
+        let passwd = try read("/etc/passwd")
+        let group = try read("/etc/group")
+        var resolved: ImageUser.Resolved
         do {
-            return try user.resolve(passwd: passwd ?? "", group: group ?? "")
+            resolved = try user.resolve(passwd: passwd ?? "", group: group ?? "")
         } catch {
             throw EngineError(.invalidConfiguration, "user \"\(text)\" cannot be resolved in the image", underlying: error)
+        }
+        if Runtime.isRootless {
+            guard resolved.uid == 0 && resolved.gid == 0 else {
+                throw EngineError(.invalidConfiguration, "user \"\(text)\" (uid \(resolved.uid), gid \(resolved.gid)): a rootless "
+                    + "container maps only its root to your uid \(geteuid()) and gid \(getegid()); run it as root (user 0)")
+            }
+            resolved.additionalGids = []
+        }
+        return resolved
+    }
+
+    /// Networks a rootless container can have: bridges and CNI plugins configure the host
+    /// (veths, addresses, firewall), which needs root; slirp4netns would have to join the
+    /// created container's namespaces, which its user may not open before it starts.
+    static func checkRootlessNetwork(_ c: ContainerConfiguration) throws {
+        switch c.network {
+        case .none, .host, .container, .namespacePath:
+            return
+        case .bridge, .cni, .slirp4netns:
+            throw EngineError(.invalidConfiguration, "network \(c.network): needs root (this is a rootless engine, uid \(geteuid())); "
+                + "use none, host, container:ID or a network namespace path")
         }
     }
 

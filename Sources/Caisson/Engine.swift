@@ -29,7 +29,22 @@ public final class Engine: Sendable {
     public let networking: Networking
     let logger: Logger
 
+    /// The store root of ``init(storeRoot:stateRoot:registry:credentials:networking:logger:)``
+    /// by default: `/var/lib/caisson` for root; for anyone else `$XDG_DATA_HOME/caisson`,
+    /// else `$HOME/.local/share/caisson` (where podman keeps a user's storage too).
+    public static var defaultStoreRoot: String {
+        if geteuid() == 0 { return "/var/lib/caisson" }
+        let environment = ProcessInfo.processInfo.environment
+        if let data = environment["XDG_DATA_HOME"], data.hasPrefix("/") { return data + "/caisson" }
+        let home = environment["HOME"].flatMap { $0.hasPrefix("/") ? $0 : nil } ?? NSHomeDirectory()
+        return home + "/.local/share/caisson"
+    }
+
     /// Opens an engine over a store root and a state root (both created if missing).
+    ///
+    /// Any user can open one: as root the defaults are `/var/lib/caisson` and
+    /// `/run/caisson`; anyone else runs rootless containers (see ``create(image:id:configuration:)``)
+    /// from a store and state of their own (``defaultStoreRoot``, `Runtime.defaultStateRoot`).
     /// - Parameters:
     ///   - storeRoot: the image store directory (an OCI image layout).
     ///   - stateRoot: the runtime's state directory (one directory per container).
@@ -42,7 +57,7 @@ public final class Engine: Sendable {
     ///     Container operations add the container id as `container` metadata.
     /// - Throws: `ImageStoreError` if the store root is not a usable image layout.
     public init(
-        storeRoot: String = "/var/lib/caisson", stateRoot: String = "/run/caisson",
+        storeRoot: String = Engine.defaultStoreRoot, stateRoot: String = Runtime.defaultStateRoot,
         registry: RegistryConfiguration = RegistryConfiguration(), credentials: CredentialStore = .anonymous,
         networking: Networking? = nil,
         logger: Logger = Logger(label: "caisson", factory: { _ in SwiftLogNoOpLogHandler() })

@@ -35,7 +35,8 @@ public final class ManagedContainer: Sendable {
     public var spec: RuntimeSpec { sandbox.spec }
     /// The image the container was made from.
     public var image: String { sandbox.spec.annotations?[EngineAnnotations.imageName] ?? "" }
-    /// The container's root filesystem (an overlay mount in the image store).
+    /// The container's root filesystem (an overlay mount in the image store; rootless, the
+    /// directory it is mounted on inside the container's own mount namespace).
     public var rootfs: String { sandbox.spec.root?.path ?? "" }
 
     /// The signal ``stop(timeout:)`` sends first: the configured or image `StopSignal`, else SIGTERM.
@@ -143,7 +144,10 @@ public final class ManagedContainer: Sendable {
         }
         process.env = env
         if let user {
-            let resolved = try engine.resolveUser(user, rootfs: rootfs)
+            // A rootless container's overlay is mounted only in its own mount namespace:
+            // read its files through the running process's root.
+            let root = Runtime.isRootless ? "/proc/\(pid)/root" : rootfs
+            let resolved = try engine.resolveUser(user) { try RootfsAccess.readFile(root: root, path: $0) }
             process.user = .init(uid: resolved.uid, gid: resolved.gid, additionalGids: resolved.additionalGids.isEmpty ? nil : resolved.additionalGids)
         }
         if let workingDirectory {

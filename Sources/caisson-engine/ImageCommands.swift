@@ -14,16 +14,18 @@ import Glibc
 
 // MARK: - Shared options
 
-/// Where the image store is: `--store`, else `$CAISSON_ROOT`, else /var/lib/caisson.
+/// Where the image store is: `--store`, else `$CAISSON_ROOT`, else /var/lib/caisson for
+/// root and ~/.local/share/caisson for anyone else (``Engine/defaultStoreRoot``).
 struct ImageStoreOptions: ParsableArguments {
-    @Option(name: .customLong("store"), help: "Image store directory (default: $CAISSON_ROOT, else /var/lib/caisson).")
+    @Option(name: .customLong("store"),
+            help: "Image store directory (default: $CAISSON_ROOT, else /var/lib/caisson; not root: ~/.local/share/caisson).")
     var store: String?
 
     /// The store root this invocation uses.
     var storeRoot: String {
         if let store, !store.isEmpty { return store }
         if let root = ProcessInfo.processInfo.environment["CAISSON_ROOT"], !root.isEmpty { return root }
-        return "/var/lib/caisson"
+        return Engine.defaultStoreRoot
     }
 
     /// Opens (creating if needed) the store.

@@ -4,8 +4,9 @@ import Sandbox
 import TestSupport
 import Testing
 
-/// An unprivileged user made for one rootless test, with subordinate ids in /etc/subuid
-/// and /etc/subgid, removed again (user, group, subordinate lines) when the test ends.
+/// An unprivileged user made for one rootless test (``UnprivilegedUser``), with
+/// subordinate ids in /etc/subuid and /etc/subgid, removed again (user, group, subordinate
+/// lines) when the test ends.
 struct RootlessUser: Sendable {
     static let name = "caisson-test-rootless"
     /// The subordinate range the test setup delegates: far from the 100000 that useradd
@@ -13,10 +14,11 @@ struct RootlessUser: Sendable {
     static let subordinateStart: UInt32 = 3_000_000
     static let subordinateCount: UInt32 = 65536
 
-    let uid: UInt32
-    let gid: UInt32
+    let account: UnprivilegedUser
+    var uid: UInt32 { account.uid }
+    var gid: UInt32 { account.gid }
     /// A directory the user owns (state root, XDG_RUNTIME_DIR, its bundles).
-    let home: String
+    var home: String { account.home }
 
     /// Where the helper looks for containers' state by default.
     var runtimeDirectory: String { home + "/xdg" }
@@ -24,58 +26,26 @@ struct RootlessUser: Sendable {
 
     /// Creates the user and its directory under `directory` (made traversable for it).
     static func create(in directory: String) throws -> RootlessUser {
-        // A user left by a crashed run goes first, with its subordinate lines.
-        removeUserAndRanges()
-        try runRoot("/usr/sbin/useradd", ["--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name])
-        guard let entry = getpwnam(name) else { throw RootlessTestError("useradd did not create \(name)") }
-        let user = RootlessUser(uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid, home: directory + "/rootless-home")
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            let existing = (try? String(contentsOfFile: file, encoding: .utf8)) ?? ""
-            let line = "\(name):\(subordinateStart):\(subordinateCount)\n"
-            try (existing + (existing.isEmpty || existing.hasSuffix("\n") ? "" : "\n") + line).write(toFile: file, atomically: true, encoding: .utf8)
-            chmod(file, 0o644)
-        }
-        chmod(directory, 0o755)
-        for path in [user.home, user.runtimeDirectory] {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
-            chown(path, user.uid, user.gid)
-            chmod(path, 0o700)
-        }
-        chmod(user.home, 0o755)  // its bundles are read by nothing else, but root's leak checks list it
+        let account = try UnprivilegedUser.create(
+            name: name, home: directory + "/rootless-home", subordinate: (subordinateStart, subordinateCount))
+        let user = RootlessUser(account: account)
+        try FileManager.default.createDirectory(atPath: user.runtimeDirectory, withIntermediateDirectories: true)
+        chown(user.runtimeDirectory, user.uid, user.gid)
+        chmod(user.runtimeDirectory, 0o700)
         return user
     }
 
     /// Deletes the user, its group and its subordinate lines.
-    func remove() { Self.removeUserAndRanges() }
-
-    private static func removeUserAndRanges() {
-        if getpwnam(name) != nil { _ = try? runRoot("/usr/sbin/userdel", [name]) }
-        if getgrnam(name) != nil { _ = try? runRoot("/usr/sbin/groupdel", [name]) }
-        for file in ["/etc/subuid", "/etc/subgid"] {
-            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
-            let kept = text.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.hasPrefix(name + ":") }
-            try? kept.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
-            chmod(file, 0o644)
-        }
-    }
+    func remove() { account.remove() }
 
     /// Live processes (not zombies) that belong to the user, from /proc.
-    func processes() -> [Int32] {
-        var out: [Int32] = []
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(name), let status = try? String(contentsOfFile: "/proc/\(name)/status", encoding: .utf8) else { continue }
-            let uids = statusField(status, "Uid")?.split(whereSeparator: { $0 == "\t" || $0 == " " }) ?? []
-            if uids.contains(where: { $0 == "\(uid)" }) && statusField(status, "State")?.hasPrefix("Z") == false { out.append(pid) }
-        }
-        return out
-    }
+    func processes() -> [Int32] { account.processes() }
 
     /// Runs the rootless helper as this user (setpriv: real and effective ids, no
     /// supplementary groups, no capabilities), with a clean environment.
     func helper(_ arguments: [String]) throws -> RunResult {
-        try Self.runCapturing("/usr/bin/setpriv",
-                         ["--reuid=\(uid)", "--regid=\(gid)", "--clear-groups", "--inh-caps=-all", "--", try rootlessHelperPath()] + arguments,
-                         environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "XDG_RUNTIME_DIR": runtimeDirectory, "HOME": home])
+        let command = account.command(try rootlessHelperPath(), runtimeDirectory: runtimeDirectory)
+        return try Self.runCapturing(command.executable, command.arguments + arguments, environment: [:])
     }
 
     /// Runs `tool`, capturing stdout and stderr apart (into files: posix_spawn and
@@ -157,14 +127,4 @@ func rootlessHelperPath() throws -> String {
 struct RootlessTestError: Error, CustomStringConvertible {
     var description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Runs a tool as root and fails on a non-zero status.
-@discardableResult
-func runRoot(_ tool: String, _ arguments: [String]) throws -> String {
-    let r = try RootlessUser.runCapturing(tool, arguments, environment: ["PATH": "/usr/sbin:/usr/bin:/sbin:/bin"])
-    guard r.status == .exited(0) else {
-        throw RootlessTestError("\(tool) \(arguments.joined(separator: " ")) \(r.status): \(r.stdout)\(r.stderr)")
-    }
-    return r.stdout
 }

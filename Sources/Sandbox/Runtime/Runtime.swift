@@ -30,6 +30,12 @@ public final class Runtime: Sendable {
     /// or `/tmp/caisson-<uid>` without XDG_RUNTIME_DIR.
     public static var defaultStateRoot: String { Rootless.defaultStateRoot }
 
+    /// Whether this process runs containers rootless (runc's term): it is not root, or is
+    /// root of a user namespace only. A rootless container needs a user namespace in its
+    /// spec, gets a cgroup only where one is delegated to the user, and its overlay rootfs
+    /// is mounted inside its own user namespace (``CreateOptions/rootfsOverlay``).
+    public static var isRootless: Bool { Rootless.active }
+
     /// Options for creating a container, beyond its spec.
     public struct CreateOptions: Sendable {
         /// Where the container's streams go.

@@ -1,0 +1,115 @@
+import Foundation
+import Testing
+import TestSupport
+
+/// `caisson run IMAGE` and friends run by an unprivileged user, as `podman` is: its own
+/// store (~/.local/share/caisson) and state ($XDG_RUNTIME_DIR/caisson), a user namespace
+/// mapping the container's root to the user, the overlay mounted inside the container —
+/// and the things that need root refused with the option named.
+@Suite("caisson CLI as an unprivileged user: rootless run IMAGE", .serialized,
+       .enabled(if: geteuid() == 0, "creates a user: needs root"))
+struct RootlessImageRunCLITests {
+    /// The CLI run as `user` (setpriv, no capabilities, clean environment).
+    private struct UserCLI {
+        let cli: CaissonCLI
+        let user: UnprivilegedUser
+        var runtimeDirectory: String { user.home + "/xdg" }
+        var stateRoot: String { runtimeDirectory + "/caisson" }
+        var store: String { user.home + "/.local/share/caisson" }
+
+        func run(_ arguments: [String]) async throws -> CLIResult {
+            let command = user.command(cli.binary, runtimeDirectory: runtimeDirectory)
+            return try await cli.runProgram(command.executable, command.arguments + arguments)
+        }
+
+        @discardableResult
+        func ok(_ arguments: [String], sourceLocation: SourceLocation = #_sourceLocation) async throws -> CLIResult {
+            let result = try await run(arguments)
+            #expect(result.status == 0, "caisson \(arguments.joined(separator: " ")) as \(user.name): \(result)", sourceLocation: sourceLocation)
+            return result
+        }
+
+        /// The user's containers (ids), from `caisson ps -q`.
+        func ids() async throws -> [String] {
+            try await ok(["ps", "-q"]).stdout.split(separator: "\n").map(String.init)
+        }
+    }
+
+    @Test("a user runs an image from a store of its own: root inside is the user, writes go to the overlay, -d + exec + stop + rm; what needs root is refused")
+    func rootlessRun() async throws {
+        try await withCLI { cli in
+            let user = try UnprivilegedUser.create(name: "caisson-test-engine", home: cli.directory + "/user",
+                                                   subordinate: (start: 3_200_000, count: 65536))
+            defer { user.remove() }
+            let u = UserCLI(cli: cli, user: user)
+            try FileManager.default.createDirectory(atPath: u.runtimeDirectory, withIntermediateDirectories: true)
+            chmod(u.runtimeDirectory, 0o700)
+            // The image, copied by root into the user's default store, which is then the user's.
+            try FileManager.default.createDirectory(atPath: u.store, withIntermediateDirectories: true)
+            let fixture = try BusyboxImageFixture.build(in: cli.directory + "/fixture")
+            let copy = try await cli.runProgram("/usr/bin/skopeo", ["copy", "-q", "oci:\(fixture.skopeoLayout):\(BusyboxImageFixture.tag)",
+                                                                    "oci:\(u.store):localhost/bb:latest"])
+            try #require(copy.status == 0, "\(copy)")
+            try #require(runTool("/bin/chown", ["-R", "\(user.uid):\(user.gid)", user.home]).status == 0)
+
+            do {
+                // The image's USER (1000:1000) is not mapped: refused, naming it. Root inside
+                // is mapped to the user alone; the rootfs is writable (the upper dir).
+                let imageUser = try await u.run(["run", "--rm", "localhost/bb", "true"])
+                #expect(imageUser.status != 0 && imageUser.stderr.contains("user \"1000:1000\"") && imageUser.stderr.contains("rootless"),
+                        "\(imageUser)")
+                let plain = try await u.ok(["run", "--rm", "--user", "0", "localhost/bb", "sh", "-c",
+                                            "id -u; id -G; cat /proc/self/uid_map; echo hi > /root/f && cat /root/f"])
+                let lines = plain.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true).joined(separator: " ") }
+                #expect(lines == ["0", "0", "0 \(user.uid) 1", "hi"], "\(plain)")
+                #expect(try await u.ids().isEmpty)
+
+                // Detached, then exec, stop and rm; its state is under XDG_RUNTIME_DIR.
+                let name = cli.id("rootless")
+                let detached = try await u.ok(["run", "-d", "--name", name, "--user", "0", "localhost/bb", "sh", "-c", "echo up; sleep 1000"])
+                #expect(detached.stdout == name + "\n", "\(detached)")
+                #expect(FileManager.default.fileExists(atPath: u.stateRoot + "/" + name), "no state under \(u.stateRoot)")
+                let state = try await u.ok(["state", name]).stdout
+                let pid = Int32(try LifecycleCLITests.field("pid", of: state)) ?? 0
+                Orphans.adopt(pid)  // its CLI has exited: the process is ours (subreaper)
+                var status = stat()
+                #expect(stat("/proc/\(pid)", &status) == 0 && status.st_uid == user.uid, "the container's init runs as \(user.name)")
+                let exec = try await u.ok(["exec", name, "sh", "-c", "echo \"$(id -u) $(cat /root/f 2>/dev/null || echo fresh)\""])
+                #expect(exec.stdout == "0 fresh\n", "\(exec)")
+                let asRoot = try await u.ok(["exec", "--user", "0:0", name, "sh", "-c", "id -u"])
+                #expect(asRoot.stdout == "0\n", "\(asRoot)")
+                let asOther = try await u.run(["exec", "--user", "1000", name, "sh", "-c", "id -u"])
+                #expect(asOther.status != 0 && asOther.stderr.contains("1000") && asOther.stderr.contains("rootless"), "\(asOther)")
+                var logs = ""
+                for _ in 0..<100 where !logs.contains("up") {
+                    logs = try await u.run(["logs", name]).stdout
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(logs == "up\n")
+                try await u.ok(["stop", "-t", "1", name])
+                #expect(try await u.ok(["ps"]).stdout.contains("stopped"))
+                try await u.ok(["rm", name])
+                #expect(try await u.ids().isEmpty)
+
+                // What a rootless engine cannot do is refused, naming the option.
+                let bridge = try await u.run(["run", "--rm", "--user", "0", "--network", "bridge", "localhost/bb", "true"])
+                #expect(bridge.status != 0 && bridge.stderr.contains("network bridge") && bridge.stderr.contains("root"), "\(bridge)")
+                let other = try await u.run(["run", "--rm", "--user", "1000", "localhost/bb", "true"])
+                #expect(other.status != 0 && other.stderr.contains("user \"1000\"") && other.stderr.contains("rootless"), "\(other)")
+                let memory = try await u.run(["run", "--rm", "--user", "0", "--memory", "64m", "localhost/bb", "true"])
+                #expect(memory.status != 0 && memory.stderr.contains("linux.resources.memory"), "\(memory)")
+                #expect(try await u.ids().isEmpty, "a refused run leaves no container")
+            } catch {
+                for id in (try? await u.ids()) ?? [] { _ = try? await u.run(["rm", "-f", id]) }
+                throw error
+            }
+            // Nothing left: no process of the user, no mount, no state, no prepared rootfs.
+            for _ in 0..<100 where !user.processes().isEmpty { try await Task.sleep(for: .milliseconds(20)) }
+            #expect(user.processes().isEmpty, "processes of \(user.name) left: \(user.processes())")
+            #expect(LeakCheck.mounts(containing: user.home).isEmpty, "mounts left: \(LeakCheck.mounts(containing: user.home))")
+            #expect(LeakCheck.stateEntries(in: u.stateRoot).isEmpty, "state left: \(LeakCheck.stateEntries(in: u.stateRoot))")
+            let prepared = (try? FileManager.default.contentsOfDirectory(atPath: u.store + "/containers")) ?? []
+            #expect(prepared.isEmpty, "root filesystems left: \(prepared)")
+        }
+    }
+}
