@@ -11,8 +11,8 @@ extension Engine {
     /// `podman` run by a user: a user namespace maps its root to the caller's uid and gid
     /// (its only ids: it runs as root inside, and a `user` other than root is refused),
     /// its overlay is mounted inside that namespace, limits need a cgroup delegated to the
-    /// user, and its network is `none`, `host`, another container's or a namespace path
-    /// (bridge, CNI and slirp4netns networks need root here).
+    /// user, and its network is `none` or `host`: the others configure the host, or join a
+    /// namespace that only another user namespace may enter.
     /// - Parameters:
     ///   - image: the image name or reference in the store.
     ///   - id: the container id (`[A-Za-z0-9_.-]`, up to 128 characters); a random one by default.
@@ -376,16 +376,19 @@ extension Engine {
         return resolved
     }
 
-    /// Networks a rootless container can have: bridges and CNI plugins configure the host
-    /// (veths, addresses, firewall), which needs root; slirp4netns would have to join the
-    /// created container's namespaces, which its user may not open before it starts.
+    /// Networks a rootless container can have: its own (loopback only) or the host's.
+    /// Bridges and CNI plugins configure the host (veths, addresses, firewall), which needs
+    /// root; slirp4netns would have to join the created container's namespaces, which its
+    /// user may not open before it starts; and a network namespace made in another user
+    /// namespace (another container's, or one at a path) can be joined only from inside
+    /// that user namespace, which the container does not share.
     static func checkRootlessNetwork(_ c: ContainerConfiguration) throws {
         switch c.network {
-        case .none, .host, .container, .namespacePath:
+        case .none, .host:
             return
-        case .bridge, .cni, .slirp4netns:
-            throw EngineError(.invalidConfiguration, "network \(c.network): needs root (this is a rootless engine, uid \(geteuid())); "
-                + "use none, host, container:ID or a network namespace path")
+        case .bridge, .cni, .slirp4netns, .container, .namespacePath:
+            throw EngineError(.invalidConfiguration, "network \(c.network): not for a rootless container (this engine runs as uid "
+                + "\(geteuid()), not root); use none or host")
         }
     }
 
