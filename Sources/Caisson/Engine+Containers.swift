@@ -11,8 +11,8 @@ extension Engine {
     /// `podman` run by a user: a user namespace maps its root to the caller's uid and gid
     /// (its only ids: it runs as root inside, and a `user` other than root is refused),
     /// its overlay is mounted inside that namespace, limits need a cgroup delegated to the
-    /// user, and its network is `none` or `host`: the others configure the host, or join a
-    /// namespace that only another user namespace may enter.
+    /// user, and its network is `none`, `host` or `slirp4netns`: the others configure the
+    /// host, or join a namespace that only another user namespace may enter.
     /// - Parameters:
     ///   - image: the image name or reference in the store.
     ///   - id: the container id (`[A-Za-z0-9_.-]`, up to 128 characters); a random one by default.
@@ -58,19 +58,19 @@ extension Engine {
             let overlay = rootfs.mode == .userNamespaceOverlay
                 ? OverlayRootfs(lowerDirectories: rootfs.lowerDirectories, upperDirectory: rootfs.upperDirectory, workDirectory: rootfs.workDirectory)
                 : nil
-            // A new network namespace gets lo up from the Sandbox (as runc does).
-            let sandbox = try await runtime.create(
-                id: id, spec: spec, bundle: bundle, options: .init(stdio: configuration.stdio, rootfsOverlay: overlay))
-            logger.debug("created container", metadata: ["image": "\(stored.name ?? image)", "pid": "\(sandbox.pid)"])
+            var options = Runtime.CreateOptions(stdio: configuration.stdio, rootfsOverlay: overlay)
             if case .slirp4netns = configuration.network {
-                // slirp4netns joins the namespaces of the created container, before it starts.
-                do {
-                    try await networking.connect(containerID: id, pid: sandbox.pid)
-                } catch {
-                    try? await sandbox.delete(force: true)
-                    throw error
+                // slirp4netns joins the created container's network namespace before it
+                // starts, given as a descriptor: a rootless engine may not open the setup
+                // process's /proc/<pid>/ns (it is not dumpable).
+                let networking = networking
+                options.networkNamespaceHandler = { pid, namespace in
+                    try await networking.connect(containerID: id, pid: pid, networkNamespace: namespace)
                 }
             }
+            // A new network namespace gets lo up from the Sandbox (as runc does).
+            let sandbox = try await runtime.create(id: id, spec: spec, bundle: bundle, options: options)
+            logger.debug("created container", metadata: ["image": "\(stored.name ?? image)", "pid": "\(sandbox.pid)"])
             return ManagedContainer(engine: self, sandbox: sandbox, rootfsKey: id, logger: logger)
         } catch {
             _ = try? await networking.detach(containerID: id)
@@ -376,19 +376,19 @@ extension Engine {
         return resolved
     }
 
-    /// Networks a rootless container can have: its own (loopback only) or the host's.
-    /// Bridges and CNI plugins configure the host (veths, addresses, firewall), which needs
-    /// root; slirp4netns would have to join the created container's namespaces, which its
-    /// user may not open before it starts; and a network namespace made in another user
-    /// namespace (another container's, or one at a path) can be joined only from inside
-    /// that user namespace, which the container does not share.
+    /// Networks a rootless container can have: its own (loopback only), the host's, or
+    /// its own connected by slirp4netns (user-mode networking, as rootless podman's
+    /// default). Bridges and CNI plugins configure the host (veths, addresses, firewall),
+    /// which needs root; and a network namespace made in another user namespace (another
+    /// container's, or one at a path) can be joined only from inside that user namespace,
+    /// which the container does not share.
     static func checkRootlessNetwork(_ c: ContainerConfiguration) throws {
         switch c.network {
-        case .none, .host:
+        case .none, .host, .slirp4netns:
             return
-        case .bridge, .cni, .slirp4netns, .container, .namespacePath:
+        case .bridge, .cni, .container, .namespacePath:
             throw EngineError(.invalidConfiguration, "network \(c.network): not for a rootless container (this engine runs as uid "
-                + "\(geteuid()), not root); use none or host")
+                + "\(geteuid()), not root); use none, host or slirp4netns")
         }
     }
 

@@ -15,11 +15,16 @@ extension Networking {
     ///
     /// Root calls it after create and before start. A non-root caller's slirp4netns may
     /// only join a dumpable process, which the Sandbox's init is not until it runs the
-    /// container's program: such a caller connects right after start (the container's
-    /// network comes up moments later), and before that gets an error saying so.
+    /// container's program; so such a caller passes the container's network namespace
+    /// as a descriptor (`networkNamespace`, what the Sandbox's
+    /// `CreateOptions.networkNamespaceHandler` receives during create). Without one it
+    /// connects right after start (the container's network comes up moments later), and
+    /// before that gets an error saying so.
     /// - Parameters:
     ///   - containerID: the attached container.
     ///   - pid: the container's init process (`Container.pid` after create).
+    ///   - networkNamespace: an fd of the container's network namespace, or nil to use
+    ///     /proc/`pid`/ns. Only read during the call.
     /// - Returns: the attachment, with slirp4netns's pid and start time recorded.
     /// - Throws: `notFound` when the container is not attached, its process is gone or
     ///   slirp4netns is not installed; `alreadyExists` when it is connected already;
@@ -27,7 +32,7 @@ extension Networking {
     ///   slirp4netns fails (with its messages). slirp4netns is stopped when it throws;
     ///   the attachment stays until ``detach(containerID:)``.
     @discardableResult
-    public func connect(containerID: String, pid: Int32) async throws(NetworkError) -> NetworkAttachment {
+    public func connect(containerID: String, pid: Int32, networkNamespace: Int32? = nil) async throws(NetworkError) -> NetworkAttachment {
         try await blocking { [self] () throws(NetworkError) -> NetworkAttachment in
             try Names.check(containerID, what: "container id", max: 100)
             guard pid > 0 else { throw NetworkError(.invalidArgument, "container \"\(containerID)\": pid \(pid) is not a process") }
@@ -54,8 +59,8 @@ extension Networking {
                 try store.save(attachment)
                 do throws(NetworkError) {
                     let details = attachment.slirp!
-                    let started = try SlirpProcess.start(options: options, containerPID: pid, apiSocket: details.apiSocket,
-                                                         logFile: details.logFile, owner: owner)
+                    let started = try SlirpProcess.start(options: options, containerPID: pid, networkNamespace: networkNamespace,
+                                                         apiSocket: details.apiSocket, logFile: details.logFile, owner: owner)
                     attachment.slirp?.pid = started.pid
                     attachment.slirp?.startTime = started.startTime
                     try store.save(attachment)

@@ -19,7 +19,10 @@ public struct SlirpOptions: Hashable, Sendable, Codable, CustomStringConvertible
     /// The host address outbound connections are made from (`outbound_addr`).
     public var outboundAddress: IPAddress?
     /// Whether slirp4netns confines itself after setup (`--enable-sandbox --enable-seccomp`:
-    /// a mount namespace with only /etc and /run of the host, and a syscall filter).
+    /// a mount namespace with only /etc and /run of the host, and a syscall filter). A
+    /// non-root caller that passes the container's network namespace as a descriptor
+    /// (`Networking.connect(containerID:pid:networkNamespace:)`) gets the syscall filter
+    /// only: slirp4netns 1.2 cannot build its mount namespace from namespace paths.
     public var sandbox: Bool
 
     /// slirp4netns's default network.

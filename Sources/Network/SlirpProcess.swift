@@ -31,24 +31,40 @@ enum SlirpProcess {
     }
 
     /// The command line for `options`, serving the container process `containerPID`.
-    static func arguments(_ executable: String, options: SlirpOptions, containerPID: Int32, apiSocket: String) -> [String] {
+    /// - Parameter byDescriptor: the namespaces come as descriptors 5 (network) and 6 (its
+    ///   user namespace) rather than through /proc/<containerPID>/ns.
+    static func arguments(_ executable: String, options: SlirpOptions, containerPID: Int32, apiSocket: String,
+                          byDescriptor: Bool = false) -> [String] {
         var arguments = [executable, "--configure", "--mtu=\(options.mtu)", "--cidr=\(options.cidr)",
                          "--exit-fd=3", "--ready-fd=4", "--api-socket=\(apiSocket)"]
         if !options.allowHostLoopback { arguments.append("--disable-host-loopback") }
         if options.enableIPv6 { arguments.append("--enable-ipv6") }
         if let address = options.outboundAddress { arguments.append("--outbound-addr=\(address)") }
-        if options.sandbox { arguments += ["--enable-sandbox", "--enable-seccomp"] }
+        if options.sandbox {
+            // slirp4netns 1.2's sandbox (a mount namespace of its own) needs it inside the
+            // container's user namespace when it is not root, which it enters for a PID
+            // target only: given paths it fails ("setegid(0)"). Its seccomp filter still applies.
+            arguments += byDescriptor && geteuid() != 0 ? ["--enable-seccomp"] : ["--enable-sandbox", "--enable-seccomp"]
+        }
+        if byDescriptor {
+            return arguments + ["--netns-type=path", "--userns-path=/proc/self/fd/6", "/proc/self/fd/5", tapDevice]
+        }
         return arguments + ["\(containerPID)", tapDevice]
     }
 
     /// Starts slirp4netns for `containerPID` and waits until tap0 is configured and the
     /// API socket listens.
+    ///
+    /// With `networkNamespace` (an fd of the container's network namespace), slirp4netns
+    /// gets that namespace and its owning user namespace as descriptors instead of opening
+    /// /proc/<containerPID>/ns, which a non-root caller may not do before the container's
+    /// process execs.
     /// - Returns: its pid and start time.
     /// - Throws: `notFound` when the container process is gone, `system` when slirp4netns
     ///   fails (its messages are included) or is not ready within ``readyTimeout``; it
     ///   is stopped then.
-    static func start(options: SlirpOptions, containerPID: Int32, apiSocket: String, logFile: String,
-                      owner: String) throws(NetworkError) -> (pid: Int32, startTime: UInt64) {
+    static func start(options: SlirpOptions, containerPID: Int32, networkNamespace: Int32? = nil, apiSocket: String,
+                      logFile: String, owner: String) throws(NetworkError) -> (pid: Int32, startTime: UInt64) {
         // sockaddr_un holds 108 bytes with the NUL: slirp4netns would fail less clearly.
         guard apiSocket.utf8.count < 108 else {
             throw NetworkError(.invalidArgument, "\(owner): API socket path \(apiSocket) is longer than 107 bytes; use a shorter run root")
@@ -57,8 +73,15 @@ enum SlirpProcess {
         // slirp4netns opens /proc/PID/ns/{user,net}: the kernel allows that to a non-root
         // caller only when the process is dumpable, which a runtime's init is not
         // between clone and its execve (the Sandbox's guard against CVE-2019-5736).
-        let probe = open("/proc/\(containerPID)/ns/net", O_RDONLY | O_CLOEXEC)
-        if probe >= 0 {
+        var namespaces: [Int32] = []
+        defer { if namespaces.count == 2 { close(namespaces[1]) } }
+        if let networkNamespace {
+            let userNamespace = cnet_owning_user_namespace(networkNamespace)
+            guard userNamespace >= 0 else {
+                throw NetworkError(.system, "\(owner): finding the user namespace of its network namespace", errno: -userNamespace)
+            }
+            namespaces = [networkNamespace, userNamespace]
+        } else if case let probe = open("/proc/\(containerPID)/ns/net", O_RDONLY | O_CLOEXEC), probe >= 0 {
             close(probe)
         } else if errno == EACCES || errno == EPERM {
             throw NetworkError(.system, "\(owner): slirp4netns, run as uid \(geteuid()), may not join the namespaces of process "
@@ -86,11 +109,12 @@ enum SlirpProcess {
         guard log >= 0 else { throw NetworkError(.system, "\(owner): create \(logFile)", errno: errno) }
         defer { close(log) }
 
-        let argv = arguments(executable, options: options, containerPID: containerPID, apiSocket: apiSocket).map { strdup($0) } + [nil]
+        let argv = arguments(executable, options: options, containerPID: containerPID, apiSocket: apiSocket,
+                             byDescriptor: !namespaces.isEmpty).map { strdup($0) } + [nil]
         let environment: [String] = ["PATH=/usr/local/bin:/usr/bin:/bin"]
         let envp = environment.map { strdup($0) } + [nil]
         defer { (argv + envp).forEach { free($0) } }
-        let fds: [Int32] = [null, null, log, containerFD, writeEnd]
+        let fds: [Int32] = [null, null, log, containerFD, writeEnd] + namespaces
         let pid = cnet_spawn_session(executable, argv, envp, fds, Int32(fds.count))
         guard pid > 0 else { throw .system("\(owner): start \(executable)", pid) }
         close(writeEnd)

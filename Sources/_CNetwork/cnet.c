@@ -16,6 +16,8 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <string.h>
+#include <linux/nsfs.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -436,6 +438,11 @@ int cnet_spawn(const char *path, char *const argv[], char *const envp[], int std
 int cnet_pidfd_open(int pid) {
     long fd = syscall(SYS_pidfd_open, pid, 0);
     return fd < 0 ? -errno : (int)fd;
+}
+
+int cnet_owning_user_namespace(int ns_fd) {
+    int fd = ioctl(ns_fd, NS_GET_USERNS);
+    return fd < 0 ? -errno : fd;  // the kernel opens it close-on-exec
 }
 
 int cnet_spawn_session(const char *path, char *const argv[], char *const envp[], const int *fds, int count) {

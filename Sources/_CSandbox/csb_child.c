@@ -755,6 +755,14 @@ static int c_finish(const struct csb_plan *p) {
     if (p->unshare_flags) TRY(CSB_STEP_UNSHARE, -1, CSB_SYS1(SYS_unshare, p->unshare_flags));
     if (p->timens_offsets) TRY(CSB_STEP_TIMENS, -1, c_write_file("/proc/self/timens_offsets", p->timens_offsets));
     if (p->clone_flags & CSB_CLONE_NEWNET) c_loopback_up(p);
+    if (p->send_netns) {
+        // Our own namespace file: opening it needs no ptrace access, unlike the parent's
+        // open of /proc/<pid>/ns/net of this non-dumpable process would.
+        long ns = CSB_SYS4(SYS_openat, AT_FDCWD, "/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC, 0);
+        if (ns < 0) c_fail(p, CSB_STEP_NETNS_SEND, ns, -1);
+        c_send(p->sync_slot, CSB_MSG_NETNS, 0, 0, -1, (int)ns);
+        CSB_SYS1(SYS_close, ns);
+    }
     if (p->hostname) TRY(CSB_STEP_HOSTNAME, -1, CSB_SYS2(SYS_sethostname, p->hostname, c_strlen(p->hostname)));
     if (p->domainname) TRY(CSB_STEP_DOMAINNAME, -1, CSB_SYS2(SYS_setdomainname, p->domainname, c_strlen(p->domainname)));
     if (p->rootfs) c_setup_rootfs(p);

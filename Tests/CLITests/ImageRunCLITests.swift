@@ -89,7 +89,7 @@ struct ImageRunCLITests {
         }
     }
 
-    @Test("network create, ls, run on a bridge, prune after a container deleted behind the engine's back, rm")
+    @Test("slirp4netns; network create, ls, run on a bridge, prune after a container deleted behind the engine's back, rm")
     func networks() async throws {
         try await withCLI { cli in
             let store = try await store(cli)
@@ -98,6 +98,10 @@ struct ImageRunCLITests {
                 #expect(!FileManager.default.fileExists(atPath: "/sys/class/net/cstest8"), "bridge left behind")
                 #expect(LeakCheck.mounts(containing: store).isEmpty, "mounts left: \(LeakCheck.mounts(containing: store))")
             }
+            // slirp4netns, connected during create through the namespace's descriptor.
+            let slirp = try await cli.ok(["run", "--store", store, "--rm", "--network", "slirp4netns", "localhost/bb",
+                                          "ip", "-4", "addr", "show", "tap0"])
+            #expect(slirp.stdout.contains("inet 10.0.2.100/24"), "\(slirp)")
             try await cli.ok(["network", "--store", store, "create", "--subnet", "10.213.8.0/24", "--bridge", "cstest8", name])
             do {
                 #expect(try await cli.ok(["network", "--store", store, "ls"]).stdout.contains("cstest8"))

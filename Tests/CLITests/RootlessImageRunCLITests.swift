@@ -4,8 +4,8 @@ import TestSupport
 
 /// `caisson run IMAGE` and friends run by an unprivileged user, as `podman` is: its own
 /// store (~/.local/share/caisson) and state ($XDG_RUNTIME_DIR/caisson), a user namespace
-/// mapping the container's root to the user, the overlay mounted inside the container —
-/// and the things that need root refused with the option named.
+/// mapping the container's root to the user, the overlay mounted inside the container,
+/// slirp4netns networking — and the things that need root refused with the option named.
 @Suite("caisson CLI as an unprivileged user: rootless run IMAGE", .serialized,
        .enabled(if: geteuid() == 0, "creates a user: needs root"))
 struct RootlessImageRunCLITests {
@@ -35,7 +35,7 @@ struct RootlessImageRunCLITests {
         }
     }
 
-    @Test("a user runs an image from a store of its own: root inside is the user, writes go to the overlay, -d + exec + stop + rm; what needs root is refused")
+    @Test("a user runs an image from a store of its own: root inside is the user, writes go to the overlay, -d + exec + stop + rm, slirp4netns with a port; what needs root is refused")
     func rootlessRun() async throws {
         try await withCLI { cli in
             let user = try UnprivilegedUser.create(name: "caisson-test-engine", home: cli.directory + "/user",
@@ -96,6 +96,29 @@ struct RootlessImageRunCLITests {
                 #expect(try await u.ok(["ps"]).stdout.contains("stopped"))
                 try await u.ok(["rm", name])
                 #expect(try await u.ids().isEmpty)
+
+                // slirp4netns, rootless podman's default network: the container's own
+                // namespace with tap0, connected before it starts, and a published port.
+                // It opens /dev/net/tun as the user: Debian's udev makes it 0666, this VM 0600.
+                var tun = stat()
+                try #require(stat("/dev/net/tun", &tun) == 0, "no /dev/net/tun")
+                let tunMode = tun.st_mode & 0o7777
+                if tunMode & 0o006 != 0o006 { chmod("/dev/net/tun", 0o666) }
+                defer { chmod("/dev/net/tun", tunMode) }
+                let web = cli.id("web")
+                try await u.ok(["run", "-d", "--name", web, "--user", "0", "--network", "slirp4netns", "-p", "127.0.0.1:18296:8080",
+                                "localhost/bb", "sh", "-c",
+                                "mkdir -p /www; echo served > /www/index.html; ip -4 addr show tap0 > /www/addr; exec httpd -f -p 8080 -h /www"])
+                Orphans.adopt(Int32(try LifecycleCLITests.field("pid", of: try await u.ok(["state", web]).stdout)) ?? 0)
+                var page = CLIResult(status: -1, stdout: "", stderr: "")
+                for _ in 0..<100 where page.stdout != "served\n" {
+                    page = try await cli.runProgram("/bin/busybox", ["wget", "-q", "-O", "-", "http://127.0.0.1:18296/"])
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                #expect(page.stdout == "served\n", "\(page)")
+                let address = try await cli.runProgram("/bin/busybox", ["wget", "-q", "-O", "-", "http://127.0.0.1:18296/addr"])
+                #expect(address.stdout.contains("inet 10.0.2.100/24"), "\(address)")
+                try await u.ok(["rm", "-f", web])
 
                 // What a rootless engine cannot do is refused, naming the option.
                 let bridge = try await u.run(["run", "--rm", "--user", "0", "--network", "bridge", "localhost/bb", "true"])

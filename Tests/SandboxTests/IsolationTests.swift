@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OCISpec
 import Sandbox
 import TestSupport
@@ -47,6 +48,47 @@ struct IsolationTests {
             let theirs = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(a.pid)/ns/net")
             #expect(r.stdout == theirs + "\n")
             try await a.delete(force: true)
+        }
+    }
+
+    @Test("the network namespace handler gets the new namespace during create; a throwing one fails the create cleanly")
+    func networkNamespaceHandler() async throws {
+        try await withSandbox { env in
+            struct Refused: Error {}
+            let bundle = try env.bundle("nethandler", ["/bin/sleep", "100"])
+            let seen = Mutex<(pid: Int32, inode: UInt64)?>(nil)
+            let options = Runtime.CreateOptions(networkNamespaceHandler: { pid, namespace in
+                var st = stat()
+                #expect(fstat(namespace, &st) == 0)
+                seen.withLock { $0 = (pid, UInt64(st.st_ino)) }
+            })
+            let container = try await env.runtime.create(id: "nethandler", bundle: bundle.path, options: options)
+            // Called before create returned, with the created process and its own namespace.
+            var own = stat()
+            #expect(stat("/proc/\(container.pid)/ns/net", &own) == 0)
+            let got = seen.withLock { $0 }
+            #expect(got?.pid == container.pid && got?.inode == UInt64(own.st_ino), "handler saw \(String(describing: got))")
+            var host = stat()
+            #expect(stat("/proc/self/ns/net", &host) == 0 && UInt64(host.st_ino) != got?.inode)
+            try await container.delete(force: true)
+
+            // A throwing handler fails the create and leaves nothing behind.
+            let failing = Runtime.CreateOptions(networkNamespaceHandler: { _, _ in throw Refused() })
+            await #expect(throws: Refused.self) {
+                _ = try await env.runtime.create(id: "nethandler2", bundle: bundle.path, options: failing)
+            }
+            #expect(!FileManager.default.fileExists(atPath: env.paths.stateRoot + "/nethandler2"))
+            #expect(LeakCheck.cgroups(named: "nethandler2").isEmpty)
+
+            // Without a new network namespace there is none to hand over: refused by field.
+            let hostNet = try env.bundle("nethandler3", ["/bin/true"]) { spec in
+                let namespaces = spec.linux?.namespaces ?? []
+                spec.linux?.namespaces = namespaces.filter { $0.type != .network }
+            }
+            await #expect {
+                _ = try await env.runtime.create(id: "nethandler3", bundle: hostNet.path, options: options)
+            } throws: { ($0 as? SandboxError)?.code == .invalidSpec && "\($0)".contains("linux.namespaces") }
+            #expect(!FileManager.default.fileExists(atPath: env.paths.stateRoot + "/nethandler3"))
         }
     }
 

@@ -97,6 +97,8 @@ struct PlanBuilder {
     var rootfsOverlay: OverlayRootfs?
     /// Where compiled seccomp programs are kept (the runtime's state root).
     var seccompCache = SeccompCache(stateRoot: nil)
+    /// The child sends its new network namespace to the parent (create only).
+    var sendNetworkNamespace = false
 
     // swiftlint:disable:next function_body_length
     func compile(channels: Channels) throws(SandboxError) -> CompiledPlan {
@@ -367,6 +369,7 @@ struct PlanBuilder {
                 plan.set_groups = 0
             }
             plan.dumpable_until_go = idMaps != nil && IDMaps.needsDumpableChild ? 1 : 0
+            plan.send_netns = sendNetworkNamespace ? 1 : 0
             plan.umask = Int32(process.user.umask ?? 0o022)
 
             var rlimits: [csb_rlimit] = []

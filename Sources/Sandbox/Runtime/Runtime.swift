@@ -48,16 +48,28 @@ public final class Runtime: Sendable {
         /// namespace it owns, kernel 5.11 or later), e.g. from
         /// `ImageStore.prepare(key:image:mode: .userNamespaceOverlay)`.
         public var rootfsOverlay: OverlayRootfs?
+        /// Called during create, before it returns, with the container's process id and its
+        /// new network namespace (an fd open only for the call), e.g. to start slirp4netns
+        /// there. A rootless runtime needs this: its user may not open
+        /// `/proc/<pid>/ns/net` of the container's process before that process execs (it
+        /// is not dumpable until then). The spec must create a network namespace. If the
+        /// handler throws, the create fails and leaves nothing behind.
+        public var networkNamespaceHandler: (@Sendable (_ pid: Int32, _ namespace: Int32) async throws -> Void)?
 
         /// Creates options.
         /// - Parameters:
         ///   - stdio: where the container's streams go.
         ///   - noPivot: use chroot instead of pivot_root.
         ///   - rootfsOverlay: an overlay to mount on the rootfs inside the container, or nil.
-        public init(stdio: Stdio = Stdio(), noPivot: Bool = false, rootfsOverlay: OverlayRootfs? = nil) {
+        ///   - networkNamespaceHandler: receives the new network namespace during create, or nil.
+        public init(
+            stdio: Stdio = Stdio(), noPivot: Bool = false, rootfsOverlay: OverlayRootfs? = nil,
+            networkNamespaceHandler: (@Sendable (_ pid: Int32, _ namespace: Int32) async throws -> Void)? = nil
+        ) {
             self.stdio = stdio
             self.noPivot = noPivot
             self.rootfsOverlay = rootfsOverlay
+            self.networkNamespaceHandler = networkNamespaceHandler
         }
     }
 
@@ -181,6 +193,13 @@ public final class Runtime: Sendable {
         builder.idMaps = idMaps
         builder.rootfsOverlay = options.rootfsOverlay
         builder.seccompCache = SeccompCache(stateRoot: stateRoot)
+        if options.networkNamespaceHandler != nil {
+            guard (linux.namespaces ?? []).contains(where: { $0.type == .network && ($0.path ?? "").isEmpty }) else {
+                throw SandboxError(.invalidSpec, "linux.namespaces: a network namespace handler needs a new network namespace "
+                    + "(a \"network\" entry without a path)")
+            }
+            builder.sendNetworkNamespace = true
+        }
         let spawned: SpawnedProcess
         do {
             spawned = try await Spawner.spawn(
@@ -206,6 +225,21 @@ public final class Runtime: Sendable {
             defer { close(listener) }
             do {
                 try Self.sendSeccompListener(listener, spec: spec, id: id, pid: spawned.pid, bundle: bundlePath)
+            } catch {
+                _ = killAndReap(spawned)
+                throw error
+            }
+        }
+
+        if let handler = options.networkNamespaceHandler {
+            guard let namespace = spawned.networkNamespace else {
+                _ = killAndReap(spawned)
+                throw SandboxError(.setupFailed, "container \"\(id)\": its setup process did not send its network namespace")
+            }
+            spawned.networkNamespace = nil
+            defer { close(namespace) }
+            do {
+                try await handler(spawned.pid, namespace)
             } catch {
                 _ = killAndReap(spawned)
                 throw error

@@ -15,6 +15,8 @@ final class SpawnedProcess: @unchecked Sendable {
     var ptyMaster: Int32?
     /// The seccomp notify listener, when the filter uses SCMP_ACT_NOTIFY.
     var seccompListener: Int32?
+    /// The new network namespace, when the plan asked for it (`send_netns`).
+    var networkNamespace: Int32?
     /// The process started inside its cgroup v2 directory (clone3 CLONE_INTO_CGROUP).
     var clonedIntoCgroup = false
     /// The cgroup directories the process is in without the parent's help: its v2 one
@@ -40,6 +42,7 @@ final class SpawnedProcess: @unchecked Sendable {
         if pidfd >= 0 { close(pidfd) }
         if let ptyMaster { close(ptyMaster) }
         if let seccompListener { close(seccompListener) }
+        if let networkNamespace { close(networkNamespace) }
     }
 
     /// Waits until the child has exec'd (sync socket EOF) and frees its plan.
@@ -215,6 +218,8 @@ enum Spawner {
                 process.ptyMaster = fd
             case Int32(CSB_MSG_SECCOMP.rawValue):
                 process.seccompListener = fd
+            case Int32(CSB_MSG_NETNS.rawValue):
+                process.networkNamespace = fd
             case Int32(CSB_MSG_CREATED.rawValue):
                 created = true
                 if !awaitingPID { return }
@@ -276,6 +281,7 @@ enum Spawner {
         case CSB_STEP_HOSTNAME: what = "setting the hostname"
         case CSB_STEP_CGROUP_JOIN: what = "moving into the cgroup \(item(plan.cgroupDescriptions)) (writing its tasks file)"
         case CSB_STEP_LOOPBACK: what = "bringing up the loopback interface (step \(index))"
+        case CSB_STEP_NETNS_SEND: what = "opening its network namespace for the runtime (/proc/thread-self/ns/net)"
         case CSB_STEP_DOMAINNAME: what = "setting the domainname"
         case CSB_STEP_ROOT_PROPAGATION: what = "making / a slave mount"
         case CSB_STEP_ROOTFS_BIND: what = "binding the rootfs \(plan.rootfs) onto itself"

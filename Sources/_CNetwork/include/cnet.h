@@ -81,6 +81,11 @@ int cnet_spawn(const char *path, char *_Nullable const argv[_Nonnull], char *_Nu
 /// A pidfd for child `pid` (close-on-exec), or -errno. Why C: pidfd_open has no glibc wrapper.
 int cnet_pidfd_open(int pid);
 
+/// The user namespace owning the namespace `ns_fd` refers to, as a new close-on-exec fd
+/// (ioctl NS_GET_USERNS); returns the fd or -errno. Why C: ioctl is variadic and
+/// NS_GET_USERNS a macro of <linux/nsfs.h>.
+int cnet_owning_user_namespace(int ns_fd);
+
 /// Spawns `path` with `argv` and `envp` (NULL-terminated) in a session of its own, with
 /// descriptor `fds[i]` as its descriptor `i` for every i < `count` and no other, signals
 /// reset to default and unblocked; returns the pid or -errno. For a helper that outlives

@@ -190,6 +190,10 @@ struct csb_plan {
     /// parent's part — id maps, joining cgroups it could not enter itself, oom_score_adj —
     /// is often empty; then the round trip is skipped.
     uint32_t go;
+    /// Send the new network namespace (an fd, CSB_MSG_NETNS) once loopback is up: the
+    /// parent hands it to whoever configures the network (slirp4netns for a rootless
+    /// container, whose user may not open this non-dumpable process's /proc/<pid>/ns).
+    uint32_t send_netns;
 
     // Hooks (create only)
     uint32_t hooks_sync;         ///< after the mounts, before pivot_root: send CSB_MSG_HOOKS and wait for GO
@@ -223,7 +227,7 @@ enum csb_step {
     CSB_STEP_CAPS, CSB_STEP_AMBIENT, CSB_STEP_NO_NEW_PRIVS, CSB_STEP_SECCOMP, CSB_STEP_CWD,
     CSB_STEP_LOOKUP, CSB_STEP_WAIT_START, CSB_STEP_EXEC, CSB_STEP_UMASK, CSB_STEP_SETSID,
     CSB_STEP_CLOSE_FDS, CSB_STEP_HOOKS_SYNC, CSB_STEP_CREATE_CONTAINER_HOOK, CSB_STEP_START_CONTAINER_HOOK,
-    CSB_STEP_LOOPBACK, CSB_STEP_ROOTFS_MOUNT, CSB_STEP_CGROUP_JOIN,
+    CSB_STEP_LOOPBACK, CSB_STEP_ROOTFS_MOUNT, CSB_STEP_CGROUP_JOIN, CSB_STEP_NETNS_SEND,
 };
 
 /// When the child waits for GO. Why C: read by the child.
@@ -243,6 +247,7 @@ enum csb_message_kind {
     CSB_MSG_ERROR = 6,     ///< child → parent: step failed
     CSB_MSG_PID = 7,       ///< child → parent: the pid of the process that continues (fork_after_setns)
     CSB_MSG_HOOKS = 8,     ///< child → parent: mounts done; run prestart/createRuntime hooks, then send GO
+    CSB_MSG_NETNS = 9,     ///< child → parent, with its new network namespace as SCM_RIGHTS (send_netns)
 };
 
 /// The fixed-size message on the sync socket. Why C: shared wire format with the child.
