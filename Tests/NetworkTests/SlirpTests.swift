@@ -297,54 +297,6 @@ struct SlirpTests {
 
 // MARK: - Rootless
 
-/// An unprivileged user made for the rootless slirp4netns test (single-id maps: no
-/// subordinate ids needed), removed with its group when the test ends.
-struct SlirpTestUser {
-    static let name = "caisson-test-slirp"
-    let uid: UInt32
-    let gid: UInt32
-
-    static func create() throws -> SlirpTestUser {
-        remove()
-        try runTool("/usr/sbin/useradd", ["--no-create-home", "--user-group", "--shell", "/usr/sbin/nologin", name])
-        guard let entry = getpwnam(name) else { throw ProbeError(description: "useradd did not create \(name)") }
-        return SlirpTestUser(uid: entry.pointee.pw_uid, gid: entry.pointee.pw_gid)
-    }
-
-    static func remove() {
-        if getpwnam(name) != nil { try? runTool("/usr/sbin/userdel", [name]) }
-        if getgrnam(name) != nil { try? runTool("/usr/sbin/groupdel", [name]) }
-    }
-
-    /// Live processes (not zombies) whose real or effective uid is the user's.
-    func processes() -> [Int32] {
-        var found: [Int32] = []
-        for name in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] {
-            guard let pid = Int32(name), let status = try? String(contentsOfFile: "/proc/\(name)/status", encoding: .utf8) else { continue }
-            let lines = status.split(separator: "\n")
-            let uids = lines.first { $0.hasPrefix("Uid:") }?.split(whereSeparator: { $0 == "\t" || $0 == " " }).dropFirst() ?? []
-            let zombie = lines.first { $0.hasPrefix("State:") }?.contains("Z") ?? false
-            if uids.contains(where: { $0 == "\(uid)" }) && !zombie { found.append(pid) }
-        }
-        return found
-    }
-
-    /// Runs a tool to its end (posix_spawn, no shell); throws on a non-zero status.
-    static func runTool(_ tool: String, _ arguments: [String]) throws {
-        let argv = ([tool] + arguments).map { strdup($0) } + [nil]
-        let environment: [String] = ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"]
-        let envp = environment.map { strdup($0) } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
-        let null = open("/dev/null", O_RDWR | O_CLOEXEC)
-        defer { close(null) }
-        let pid = cnet_spawn(tool, argv, envp, null, null, null)
-        guard pid > 0 else { throw ProbeError(description: "spawn \(tool): errno \(-pid)") }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        guard status == 0 else { throw ProbeError(description: "\(tool) \(arguments.joined(separator: " ")): status \(status)") }
-    }
-}
-
 /// A failure of the rootless child, printed to its stderr for the parent.
 struct ChildFailure: Error, CustomStringConvertible {
     var description: String
@@ -435,8 +387,10 @@ struct SlirpRootlessTests {
     /// binary drops to the user (setuid from root: every id and capability goes) and runs it.
     @Test func unprivilegedUser() async throws {
         try await withNetworking { env in
-            let user = try SlirpTestUser.create()
-            defer { SlirpTestUser.remove() }
+            // Single-id maps: its subordinate ids go unused.
+            let user = try UnprivilegedUser.create(name: "caisson-test-slirp", home: env.directory + "/home",
+                                                   subordinate: (start: 3_300_000, count: 65536))
+            defer { user.remove() }
             // slirp4netns opens /dev/net/tun as the user: Debian's udev rules make it 0666,
             // a system without udev may have left it 0600. Opened up for the test only.
             var tun = stat()
@@ -444,11 +398,7 @@ struct SlirpRootlessTests {
             let tunMode = tun.st_mode & 0o7777
             if tunMode & 0o006 != 0o006 { chmod("/dev/net/tun", 0o666) }
             defer { chmod("/dev/net/tun", tunMode) }
-            chmod(env.directory, 0o755)
-            let home = env.directory + "/home"
-            try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
-            chown(home, user.uid, user.gid)
-            chmod(home, 0o755)
+            let home = user.home
             // The child writes how it went to a file of the user's and exits 0 (an exit
             // test's observed output is only there when the exit status matched).
             let report = home + "/result"
@@ -467,7 +417,7 @@ struct SlirpRootlessTests {
             #expect(outcome == "rootless-ok", "\(outcome)")
             let left = user.processes()
             for pid in left { kill(pid, SIGKILL) }
-            #expect(left.isEmpty, "processes of \(SlirpTestUser.name) left: \(left)")
+            #expect(left.isEmpty, "processes of \(user.name) left: \(left)")
         }
     }
 }
