@@ -27,7 +27,7 @@ public struct NetworkAttachment: Hashable, Sendable, Codable {
     public var etcDirectory: String
     /// CNI mode: the network and the result of its ADD.
     public var cni: CNIDetails?
-    /// slirp4netns mode: its process and API socket once ``Networking/connect(containerID:pid:)`` started it.
+    /// slirp4netns mode: its process and API socket once ``Networking/connect(containerID:pid:networkNamespace:)`` started it.
     public var slirp: SlirpDetails?
 
     /// What a CNI attachment ran and got.

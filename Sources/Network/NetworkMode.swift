@@ -16,7 +16,7 @@ public enum NetworkMode: Hashable, Sendable, Codable, CustomStringConvertible {
     /// A new namespace whose traffic slirp4netns carries in user mode (no root needed:
     /// rootless containers). The namespace is the container's own (a new one in its user
     /// namespace), so slirp4netns is started after the container is created, by
-    /// ``Networking/connect(containerID:pid:)``.
+    /// ``Networking/connect(containerID:pid:networkNamespace:)``.
     case slirp4netns(SlirpOptions)
 
     /// Parses `none`, `host`, `container:ID`, `ns:PATH`, `cni:NAME` or `cni:/PATH`,

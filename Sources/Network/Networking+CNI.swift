@@ -84,7 +84,7 @@ extension Networking {
                 }
                 if attachment.mode.isSlirp {
                     guard let slirp = attachment.slirp, let pid = slirp.pid else {
-                        throw NetworkError(.notFound, "container \"\(containerID)\": slirp4netns was not started (connect(containerID:pid:))")
+                        throw NetworkError(.notFound, "container \"\(containerID)\": slirp4netns was not started (connect(containerID:pid:networkNamespace:))")
                     }
                     guard SlirpProcess.startTime(of: pid) == slirp.startTime, FileManager.default.fileExists(atPath: slirp.apiSocket) else {
                         throw NetworkError(.notFound, "container \"\(containerID)\": its slirp4netns (pid \(pid)) is gone")
