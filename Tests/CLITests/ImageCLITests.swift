@@ -5,11 +5,11 @@ import TestSupport
 
 /// Whether the image CLI tests can run: a registry server, and umoci/skopeo to make and
 /// upload the busybox image the CLI then pulls.
-private let imageToolsAvailable = LocalRegistry.isAvailable && BusyboxImageFixture.isAvailable
+let imageToolsAvailable = LocalRegistry.isAvailable && BusyboxImageFixture.isAvailable
 
 /// Builds the busybox fixture and uploads it with skopeo (an independent client) to
 /// `registry/repository`.
-private func seed(_ registry: LocalRegistry, _ repository: String, in directory: String, credentials: String? = nil) throws {
+func seed(_ registry: LocalRegistry, _ repository: String, in directory: String, credentials: String? = nil) throws {
     let fixture = try BusyboxImageFixture.build(in: "\(directory)/fixture-\(UUID().uuidString.prefix(8))")
     var arguments = ["copy", "--quiet", "--dest-tls-verify=false"]
     if let credentials { arguments += ["--dest-creds", credentials] }
