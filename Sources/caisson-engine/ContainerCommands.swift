@@ -34,7 +34,7 @@ struct ImageRunCommand: AsyncParsableCommand {
     @Flag(name: [.short, .customLong("tty")], help: "Give the container a terminal.") var tty = false
     @Option(name: [.short, .customLong("env")], help: "Set an environment variable (NAME=value).") var env: [String] = []
     @Option(name: [.short, .customLong("volume")], help: "Bind a host path (SRC:DST[:ro]).") var volume: [String] = []
-    @Option(name: [.short, .customLong("publish")], help: "Publish a port ([IP:]HOST:CONTAINER[/tcp|udp]); needs a bridge or CNI network.")
+    @Option(name: [.short, .customLong("publish")], help: "Publish a port ([IP:]HOST:CONTAINER[/tcp|udp]); needs a bridge, CNI or slirp4netns network.")
     var publish: [String] = []
     @Option(name: [.short, .customLong("memory")], help: "Memory limit (bytes, or k/m/g).") var memory: String?
     @Option(help: "CPU limit, in CPUs (e.g. 0.5).") var cpus: Double?
@@ -44,7 +44,8 @@ struct ImageRunCommand: AsyncParsableCommand {
     @Option(help: "Entrypoint (replaces the image's).") var entrypoint: String?
     @Option(help: "Hostname.") var hostname: String?
     @Option(help: "Container name (its id).") var name: String?
-    @Option(help: "Network: none (default), host, bridge, bridge:NAME, cni:NAME|cni:PATH, container:ID, ns:PATH.") var network: String = "none"
+    @Option(help: "Network: none (default), host, bridge, bridge:NAME, cni:NAME|cni:PATH, slirp4netns[:OPTIONS], container:ID, ns:PATH (not root: none, host, slirp4netns).")
+    var network: String = "none"
     @Flag(name: .customLong("read-only"), help: "Mount the root filesystem read-only.") var readOnly = false
     @Argument(help: "The image.") var image: String
     @Argument(parsing: .captureForPassthrough, help: "The command and its arguments (default: the image's).")
