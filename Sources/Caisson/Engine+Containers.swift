@@ -294,12 +294,6 @@ extension Engine {
         case .bridge, .cni, .slirp4netns:
             break  // the attachment adds the namespace entry (see create)
         }
-        if rootless {
-            // runc spec --rootless's mapping: the caller's ids are the container's root.
-            namespaces.append(.init(type: .user))
-            linux.uidMappings = [.init(containerID: 0, hostID: geteuid(), size: 1)]
-            linux.gidMappings = [.init(containerID: 0, hostID: getegid(), size: 1)]
-        }
         linux.namespaces = namespaces
 
         for mount in c.mounts {
@@ -309,14 +303,6 @@ extension Engine {
         }
         let replaced = Set(c.mounts.map(\.destination))
         spec.mounts = (spec.mounts ?? []).filter { !replaced.contains($0.destination) } + c.mounts
-        if rootless {
-            // The tty group (5) is not mapped: devpts without gid=, as runc spec --rootless.
-            spec.mounts = spec.mounts?.map { mount in
-                var mount = mount
-                if mount.type == "devpts" { mount.options = mount.options?.filter { $0 != "gid=5" } }
-                return mount
-            }
-        }
 
         var resources = linux.resources ?? RuntimeSpec.Linux.Resources()
         try c.limits.apply(to: &resources)
@@ -327,6 +313,8 @@ extension Engine {
             linux.readonlyPaths = nil
         }
         spec.linux = linux
+        // Rootless: the caller's own ids are the container's root (runc spec --rootless's mapping).
+        if rootless { spec.mapRootInNewUserNamespace(uid: geteuid(), gid: getegid()) }
 
         var annotations = spec.annotations ?? [:]
         for (key, value) in c.annotations { annotations[key] = value }

@@ -128,7 +128,7 @@ public final class LocalRegistry: Sendable {
                     \(authSection)
                     """
                 try config.write(toFile: "\(directory)/config.yml", atomically: true, encoding: .utf8)
-                let pid = try spawn(executable, ["serve", "\(directory)/config.yml"], log: "\(directory)/registry.log")
+                let pid = try spawnLogging(executable, ["serve", "\(directory)/config.yml"], log: "\(directory)/registry.log")
                 let (watchdog, lifeline): (pid_t, Int32)
                 do {
                     (watchdog, lifeline) = try spawnWatchdog(for: pid, directory: directory)
@@ -218,22 +218,6 @@ public final class LocalRegistry: Sendable {
         }
         guard bound else { throw POSIXError(.init(rawValue: errno) ?? .EIO) }
         return Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    /// posix_spawn with stdout and stderr appended to `log`, stdin from /dev/null.
-    private static func spawn(_ path: String, _ arguments: [String], log: String) throws -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
-        defer { for pointer in argv { free(pointer) } }
-        var pid: pid_t = 0
-        let result = posix_spawn(&pid, path, &actions, nil, argv, environ)
-        guard result == 0 else { throw POSIXError(.init(rawValue: result) ?? .EIO) }
-        return pid
     }
 
     /// Starts the watchdog of the server `pid`: `sh` reading a socket whose other end is

@@ -99,19 +99,7 @@ public struct UnprivilegedUser: Sendable {
     private static func runAsRoot(_ tool: String, _ arguments: [String]) throws {
         let log = NSTemporaryDirectory() + "/caisson-user-\(getpid())-\(UInt64.random(in: 0...UInt64.max)).log"
         defer { unlink(log) }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, log, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        let argv: [UnsafeMutablePointer<CChar>?] = ([tool] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let environment: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/sbin:/usr/bin:/sbin:/bin"), nil]
-        defer { environment.forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, tool, &actions, nil, argv, environment)
-        guard spawned == 0 else { throw TestUserError("posix_spawn \(tool): errno \(spawned)") }
+        let pid = try spawnLogging(tool, arguments, log: log, environment: ["PATH=/usr/sbin:/usr/bin:/sbin:/bin"])
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         guard status == 0 else {

@@ -85,24 +85,35 @@ extension RuntimeSpec {
     public static func runcRootless(uid: UInt32, gid: UInt32) -> RuntimeSpec {
         var spec = runcDefault()
         guard var linux = spec.linux else { return spec }
-        var namespaces = (linux.namespaces ?? []).filter { $0.type != .network }
-        namespaces.append(.init(type: .user))
-        linux.namespaces = namespaces
-        linux.uidMappings = [.init(containerID: 0, hostID: uid, size: 1)]
-        linux.gidMappings = [.init(containerID: 0, hostID: gid, size: 1)]
+        linux.namespaces = linux.namespaces?.filter { $0.type != .network }
         linux.resources = nil
         spec.linux = linux
+        spec.mapRootInNewUserNamespace(uid: uid, gid: gid)
         spec.mounts = spec.mounts?.map { mount in
+            guard mount.destination == "/sys" else { return mount }
+            return Mount(destination: "/sys", type: "none", source: "/sys", options: ["rbind", "nosuid", "noexec", "nodev", "ro"])
+        }
+        return spec
+    }
+
+    /// Gives the container a new user namespace whose only ids are its root, mapped to
+    /// `uid` and `gid` — what an unprivileged user can map without newuidmap, as
+    /// `runc spec --rootless` does — and drops `gid=5` from mount options (the tty group is
+    /// not mapped, and the kernel refuses a devpts mount naming it).
+    /// - Parameters:
+    ///   - uid: the host user ID that is the container's root.
+    ///   - gid: the host group ID that is the container's root group.
+    public mutating func mapRootInNewUserNamespace(uid: UInt32, gid: UInt32) {
+        var linux = self.linux ?? Linux()
+        linux.namespaces = (linux.namespaces ?? []).filter { $0.type != .user } + [.init(type: .user)]
+        linux.uidMappings = [.init(containerID: 0, hostID: uid, size: 1)]
+        linux.gidMappings = [.init(containerID: 0, hostID: gid, size: 1)]
+        self.linux = linux
+        mounts = mounts?.map { mount in
             var mount = mount
-            if mount.destination == "/sys" {
-                mount = Mount(
-                    destination: "/sys", type: "none", source: "/sys",
-                    options: ["rbind", "nosuid", "noexec", "nodev", "ro"])
-            }
             mount.options = mount.options?.filter { $0 != "gid=5" }
             return mount
         }
-        return spec
     }
 
     /// A hardened configuration for running `args` (SECURITY item 10).

@@ -67,13 +67,7 @@ struct CgroupParents {
         body(&list)
         guard list != before else { return }
         let text = Array(list.sorted().map { $0 + "\n" }.joined().utf8)
-        _ = ftruncate(fd, 0)
-        var written = 0
-        while written < text.count {
-            let n = text.withUnsafeBytes { pwrite(fd, $0.baseAddress! + written, $0.count - written, off_t(written)) }
-            if n < 0 && Glibc.errno == EINTR { continue }
-            guard n > 0 else { return }
-            written += n
-        }
+        guard ftruncate(fd, 0) == 0, lseek(fd, 0, SEEK_SET) == 0 else { return }
+        try? writeAll(fd, text)
     }
 }

@@ -124,7 +124,6 @@ enum Rootless {
         for path in created { rmdir(path) }
     }
 
-
     /// Refuses limits a rootless container has no cgroup for, as runc --rootless does
     /// ("cannot set ... limit: container could not join or create cgroup"): naming the
     /// field and the hierarchy the user was not delegated.

@@ -128,6 +128,11 @@ public final class Runtime: Sendable {
         guard let st = fileStatus(rootfs), st.st_mode & S_IFMT == S_IFDIR else {
             throw SandboxError(.invalidSpec, "root.path: \(rootfs) is not a directory", errno: Errno(rawValue: Glibc.errno))
         }
+        if options.networkNamespaceHandler != nil,
+           !(spec.linux?.namespaces ?? []).contains(where: { $0.type == .network && ($0.path ?? "").isEmpty }) {
+            throw SandboxError(.invalidSpec, "linux.namespaces: a network namespace handler needs a new network namespace "
+                + "(a \"network\" entry without a path)")
+        }
 
         let paths = ContainerRecord.paths(stateRoot: stateRoot, id: id)
         try makeStateRoot()
@@ -193,13 +198,7 @@ public final class Runtime: Sendable {
         builder.idMaps = idMaps
         builder.rootfsOverlay = options.rootfsOverlay
         builder.seccompCache = SeccompCache(stateRoot: stateRoot)
-        if options.networkNamespaceHandler != nil {
-            guard (linux.namespaces ?? []).contains(where: { $0.type == .network && ($0.path ?? "").isEmpty }) else {
-                throw SandboxError(.invalidSpec, "linux.namespaces: a network namespace handler needs a new network namespace "
-                    + "(a \"network\" entry without a path)")
-            }
-            builder.sendNetworkNamespace = true
-        }
+        builder.sendNetworkNamespace = options.networkNamespaceHandler != nil
         let spawned: SpawnedProcess
         do {
             spawned = try await Spawner.spawn(

@@ -76,6 +76,19 @@ func pathExists(_ path: String) -> Bool {
     return lstat(path, &st) == 0
 }
 
+/// Writes all of `data` at the file's current offset, however many write(2) calls it takes.
+func writeAll(_ fd: Int32, _ data: [UInt8]) throws(Errno) {
+    var offset = 0
+    while offset < data.count {
+        let n = data.withUnsafeBytes { buffer in write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
+        if n < 0 {
+            if Glibc.errno == EINTR { continue }
+            throw Errno(rawValue: Glibc.errno)
+        }
+        offset += n
+    }
+}
+
 private let atomicWriteCounter = Atomic<Int>(0)
 
 /// Writes `data` to `path` atomically: a temporary file in the same directory, then
@@ -88,15 +101,7 @@ func writeFileAtomically(_ path: String, _ data: [UInt8], mode: mode_t = 0o644, 
     let temporary = path + ".tmp-\(getpid())-\(atomicWriteCounter.add(1, ordering: .relaxed).newValue)"
     let fd = try retryingEINTR { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode) }
     do throws(Errno) {
-        var offset = 0
-        while offset < data.count {
-            let n = data.withUnsafeBytes { buffer in write(fd, buffer.baseAddress! + offset, buffer.count - offset) }
-            if n < 0 {
-                if Glibc.errno == EINTR { continue }
-                throw Errno(rawValue: Glibc.errno)
-            }
-            offset += n
-        }
+        try writeAll(fd, data)
         if durable { try retryingEINTR { fsync(fd) } }
         close(fd)
         try retryingEINTR { rename(temporary, path) }
